@@ -1,0 +1,5 @@
+"""VisionHub: datasets, labeling, model registry, distributed inference and benchmarks."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,171 @@
+"""Every state change of accounts: users, bans, tokens. API, CLI and admin all call these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.db import transaction
+from django.utils import timezone
+
+from visionhub.accounts.models import ApiToken, Identity, User
+from visionhub.core.errors import Conflict, Invalid, Unauthorized
+from visionhub.core.hashing import hash_secret, new_secret
+
+TOKEN_PREFIX = "vh_"  # noqa: S105  (a public prefix, not a secret)
+# Writing last_used_at on every request would turn every read into a write; once a minute is
+# enough to answer "is this token still in use?".
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token as issued: ``secret`` is the only time the plain value exists."""
+
+    token: ApiToken
+    secret: str
+
+
+def create_user(
+    username: str,
+    *,
+    password: str | None = None,
+    email: str = "",
+    staff: bool = False,
+    worker: bool = False,
+) -> User:
+    """Create a user; ``username`` must be new. Without a password the user can only use tokens."""
+    username = username.strip()
+    if not username or len(username) > 150:
+        raise Invalid("invalid_username", "username must be 1-150 characters")
+    with transaction.atomic():
+        if User.objects.filter(username=username).exists():
+            raise Conflict("username_taken", f"user {username!r} already exists")
+        user = User(username=username, email=email, is_staff=staff, is_superuser=staff)
+        user.is_worker = worker
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
+        user.save()
+    return user
+
+
+def set_worker(user: User, worker: bool) -> User:
+    """Grant or withdraw the right to claim classification work."""
+    user.is_worker = worker
+    user.save(update_fields=["is_worker"])
+    return user
+
+
+def ban_user(user: User) -> User:
+    """Deactivate ``user`` and delete all their tokens: every token fails at once."""
+    with transaction.atomic():
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        ApiToken.objects.filter(user=user).delete()
+    return user
+
+
+def unban_user(user: User) -> User:
+    """Reactivate ``user``. Old tokens stay deleted; they must sign in again."""
+    user.is_active = True
+    user.save(update_fields=["is_active"])
+    return user
+
+
+def issue_token(
+    user: User,
+    *,
+    name: str = "default",
+    expires_in: timedelta | None = None,
+    is_session: bool = False,
+) -> IssuedToken:
+    """Create an API token for an active user and return its secret, shown only this once."""
+    if not user.is_active:
+        raise Invalid("user_banned", "cannot issue a token to a banned user")
+    secret = new_secret(TOKEN_PREFIX)
+    token = ApiToken.objects.create(
+        user=user,
+        name=name[:100] or "default",
+        prefix=secret[:10],
+        key_hash=hash_secret(secret),
+        expires_at=timezone.now() + expires_in if expires_in else None,
+        is_session=is_session,
+    )
+    return IssuedToken(token=token, secret=secret)
+
+
+def token_user(secret: str) -> tuple[User, ApiToken] | None:
+    """The active user and token behind ``secret``, or None if unknown, expired or banned."""
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+        return None
+    token = ApiToken.objects.select_related("user").filter(key_hash=hash_secret(secret)).first()
+    if token is None or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.expires_at is not None and token.expires_at <= now:
+        return None
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token.user, token
+
+
+def login(username: str, password: str) -> IssuedToken:
+    """Check a password and issue a session token; same error for unknown user and bad password."""
+    user = authenticate(username=username, password=password)
+    if not isinstance(user, User) or not user.is_active:
+        raise Unauthorized("invalid_credentials", "wrong username or password")
+    return issue_token(
+        user,
+        name="login",
+        expires_in=timedelta(hours=settings.API_TOKEN_LOGIN_HOURS),
+        is_session=True,
+    )
+
+
+def logout(token: ApiToken) -> None:
+    """Revoke the token used for this request."""
+    ApiToken.objects.filter(pk=token.pk).delete()
+
+
+def refresh(token: ApiToken) -> datetime | None:
+    """Extend a session token's expiry (seed 004 ``refresh_token``); other tokens keep theirs."""
+    if token.is_session:
+        token.expires_at = timezone.now() + timedelta(hours=settings.API_TOKEN_LOGIN_HOURS)
+        token.save(update_fields=["expires_at"])
+    return token.expires_at
+
+
+def revoke_token(token: ApiToken) -> None:
+    token.delete()
+
+
+def get_or_create_oidc_user(issuer: str, subject: str, email: str = "") -> User:
+    """The user behind an OIDC identity, created on first sign-in from iss, sub and email."""
+    with transaction.atomic():
+        identity = (
+            Identity.objects.select_related("user").filter(issuer=issuer, subject=subject).first()
+        )
+        if identity is not None:
+            if email and identity.email != email:
+                identity.email = email
+            identity.last_login = timezone.now()
+            identity.save(update_fields=["email", "last_login"])
+            return identity.user
+        base = (email.split("@")[0] if email else f"oidc-{subject}")[:120] or "oidc-user"
+        username = base
+        suffix = 1
+        while User.objects.filter(username=username).exists():
+            suffix += 1
+            username = f"{base}-{suffix}"
+        user = User(username=username, email=email)
+        user.set_unusable_password()
+        user.save()
+        Identity.objects.create(
+            user=user, issuer=issuer, subject=subject, email=email, last_login=timezone.now()
+        )
+        return user

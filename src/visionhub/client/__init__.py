@@ -1,0 +1,16 @@
+"""``visionhub.client.Client(server, token)``: the typed HTTP client used by the CLI and workers."""
+
+from __future__ import annotations
+
+from visionhub.client.base import BaseClient, ClientError
+from visionhub.client.benchmarks import BenchmarksClient
+from visionhub.client.datasets import DatasetsClient
+from visionhub.client.inference import InferenceClient
+from visionhub.client.registry import RegistryClient
+
+
+class Client(DatasetsClient, RegistryClient, InferenceClient, BenchmarksClient, BaseClient):
+    """One client for the whole API; each domain's methods live in its own module."""
+
+
+__all__ = ["BaseClient", "Client", "ClientError"]

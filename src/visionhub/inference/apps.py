@@ -1,0 +1,9 @@
+from __future__ import annotations
+
+from django.apps import AppConfig
+
+
+class InferenceConfig(AppConfig):
+    name = "visionhub.inference"
+    label = "inference"
+    default_auto_field = "django.db.models.BigAutoField"
