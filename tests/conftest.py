@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 from django.conf import settings
+from django.db import connection
 from tests.helpers import database_url, free_port, unique, wait_until
 
 from visionhub.client import Client

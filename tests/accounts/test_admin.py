@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import httpx
-
 from tests.conftest import LiveServer
 from tests.helpers import unique
 

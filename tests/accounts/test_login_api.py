@@ -6,7 +6,6 @@ from datetime import datetime
 
 import httpx
 import pytest
-
 from tests.conftest import LiveServer
 from tests.helpers import assert_error, unique
 

@@ -8,7 +8,6 @@ import httpx
 import pytest
 from django.db import connection
 from django.utils import timezone
-
 from tests.conftest import LiveServer, Person
 from tests.helpers import assert_error, unique
 

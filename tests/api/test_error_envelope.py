@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
-from tests.conftest import LiveServer, Person
+from tests.conftest import Person
 from tests.helpers import assert_error
 
 

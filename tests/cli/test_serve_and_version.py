@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import httpx
-
 from tests.conftest import start_server
+
 from visionhub import __version__
 
 
