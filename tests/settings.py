@@ -29,3 +29,6 @@ from visionhub.settings import DATABASES  # noqa: E402
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not :memory:, so that server processes started by the tests share it.
     DATABASES["default"]["TEST"] = {"NAME": str(_home / "test.sqlite3")}
+else:
+    # One test database per pytest process, so that concurrent runs never drop each other's.
+    DATABASES["default"]["TEST"] = {"NAME": f"test_{DATABASES['default']['NAME']}_{os.getpid()}"}

@@ -12,7 +12,7 @@ from visionhub.accounts.models import ApiToken, Identity, User
 
 
 @admin.register(User)
-class VisionHubUserAdmin(UserAdmin):
+class VisionHubUserAdmin(UserAdmin[User]):
     list_display = ("username", "email", "is_staff", "is_worker", "is_active", "date_joined")
     list_filter = ("is_staff", "is_worker", "is_active")
     fieldsets = (*(UserAdmin.fieldsets or ()), ("VisionHub", {"fields": ("is_worker",)}))

@@ -16,10 +16,13 @@ router = Router(tags=["blobs"])
 def download_blob(
     request: HttpRequest,
     sha256: str,
-    expires: int,
-    signature: str,
+    expires: int = 0,
+    signature: str = "",
     filename: str | None = None,
 ) -> HttpResponseBase:
-    """Stream a blob to whoever holds a valid link from ``signing.blob_url`` (Range supported)."""
+    """Stream a blob to whoever holds a valid link from ``signing.blob_url`` (Range supported).
+
+    A link without its signature is refused like a wrong one: 404, telling nothing.
+    """
     verify(sha256, expires, filename, signature)
     return blob_response(request, sha256, filename=filename)
