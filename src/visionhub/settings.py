@@ -102,6 +102,8 @@ VISIONHUB_HOME.mkdir(parents=True, exist_ok=True, mode=0o700)
 
 SECRET_KEY = env_secret("VISIONHUB_SECRET_KEY") or _generated_secret(VISIONHUB_HOME)
 VAULT_KEY = env_secret("VISIONHUB_VAULT_KEY")
+# Keys the vault may still decrypt with during a rotation (see docs/vault.md).
+VAULT_PREVIOUS_KEYS = env_list("VISIONHUB_VAULT_PREVIOUS_KEYS", [])
 DEBUG = env_bool("VISIONHUB_DEBUG", False)
 ALLOWED_HOSTS = env_list("VISIONHUB_ALLOWED_HOSTS", ["*"])
 CSRF_TRUSTED_ORIGINS = env_list("VISIONHUB_CSRF_TRUSTED_ORIGINS", [])

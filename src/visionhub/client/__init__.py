@@ -7,9 +7,12 @@ from visionhub.client.benchmarks import BenchmarksClient
 from visionhub.client.datasets import DatasetsClient
 from visionhub.client.inference import InferenceClient
 from visionhub.client.registry import RegistryClient
+from visionhub.client.vault import VaultClient
 
 
-class Client(DatasetsClient, RegistryClient, InferenceClient, BenchmarksClient, BaseClient):
+class Client(
+    DatasetsClient, RegistryClient, InferenceClient, BenchmarksClient, VaultClient, BaseClient
+):
     """One client for the whole API; each domain's methods live in its own module."""
 
 
