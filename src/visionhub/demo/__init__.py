@@ -1,0 +1,1 @@
+"""``visionhub demo``: the whole product end to end on the embedded default."""
