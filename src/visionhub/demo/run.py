@@ -59,7 +59,7 @@ class Stack:
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
     def cli(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
+        return subprocess.run(  # noqa: S603  (our own entry point, fixed arguments)
             [sys.executable, "-m", "visionhub", *args],
             env=self.env,
             input=input,
@@ -70,7 +70,7 @@ class Stack:
 
     def spawn(self, *args: str, log: str) -> subprocess.Popen[bytes]:
         with (self.home / log).open("ab") as out:
-            process = subprocess.Popen(
+            process = subprocess.Popen(  # noqa: S603  (our own entry point)
                 [sys.executable, "-m", "visionhub", *args],
                 env=self.env,
                 stdout=out,
