@@ -3,7 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+STAMP := $(VENV)/.installed-test
+DEMO_STAMP := $(VENV)/.installed-demo
 PG_ADMIN_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/visionhub
 PYTEST_ARGS ?=
@@ -14,11 +15,17 @@ XDIST ?= -n 2
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install --quiet -e '.[test,demo]'
-	@touch $(STAMP)
+	@touch $(STAMP) $(DEMO_STAMP)
+
+$(DEMO_STAMP): pyproject.toml | $(VENV)/bin/python
+	$(BIN)/python -m pip install --quiet -e '.[demo]'
+	@touch $(DEMO_STAMP)
 
 install: $(STAMP) ## Create .venv and install VisionHub with its test and demo extras
 
@@ -51,8 +58,8 @@ fmt: $(STAMP) ## Format and autofix
 serve: $(STAMP) ## Run the server on 127.0.0.1:8000 with the embedded default (VISIONHUB_HOME)
 	$(BIN)/visionhub serve
 
-demo: $(STAMP) ## The whole product end to end on the embedded default
-	$(BIN)/visionhub demo
+demo: $(DEMO_STAMP) ## The whole product end to end on the embedded default (a fresh temporary home)
+	$(BIN)/visionhub demo $(DEMO_ARGS)
 
 bench: $(STAMP) ## Run the benchmark scripts (needs PostgreSQL)
 	@for script in benchmarks/bench_*.py; do echo "=== $$script"; $(BIN)/python $$script || exit 1; done
