@@ -138,8 +138,18 @@ def _database(url: str) -> dict[str, Any]:
         }
         Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     else:
-        config["CONN_MAX_AGE"] = env_int("VISIONHUB_DB_CONN_MAX_AGE", 0)
-        config["CONN_HEALTH_CHECKS"] = True
+        pool_size = env_int("VISIONHUB_DB_POOL_SIZE", 16)
+        if pool_size:
+            # A pool per server process: connections are reused across requests (opening one
+            # per request costs more than a claim), and the process never holds more than
+            # pool_size however many threads wait in long-polls.
+            config["CONN_MAX_AGE"] = 0
+            config["OPTIONS"] = {
+                "pool": {"min_size": 1, "max_size": pool_size, "timeout": 30, "max_idle": 300}
+            }
+        else:
+            config["CONN_MAX_AGE"] = env_int("VISIONHUB_DB_CONN_MAX_AGE", 0)
+            config["CONN_HEALTH_CHECKS"] = True
     return config
 
 
