@@ -79,7 +79,13 @@ def check_limit(limit: int) -> int:
 
 
 def _after(fields: Sequence[str], values: Sequence[Any]) -> Q:
-    """Rows strictly after ``values`` in the order of ``fields`` ('-' prefix = descending)."""
+    """Rows strictly after ``values`` in the order of ``fields`` ('-' prefix = descending).
+
+    The leading ``first >= v`` (or ``<=``) is implied by the OR that follows; it is spelled out
+    because it lets the database seek the index to the page instead of scanning from the start.
+    """
+    first = fields[0]
+    bound = Q(**{f"{first.lstrip('-')}__{'lte' if first.startswith('-') else 'gte'}": values[0]})
     condition = Q()
     for i, field in enumerate(fields):
         name = field.lstrip("-")
@@ -88,7 +94,7 @@ def _after(fields: Sequence[str], values: Sequence[Any]) -> Q:
         for prev_field, prev_value in zip(fields[:i], values[:i], strict=True):
             step &= Q(**{prev_field.lstrip("-"): prev_value})
         condition |= step
-    return condition
+    return bound & condition
 
 
 def paginate(
