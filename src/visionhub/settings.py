@@ -175,6 +175,8 @@ MAX_MODEL_FILE_MB = env_int("VISIONHUB_MAX_MODEL_FILE_MB", 0) or None
 LEASE_SECONDS = env_int("VISIONHUB_LEASE_SECONDS", 60, minimum=1)
 MAX_ATTEMPTS = env_int("VISIONHUB_MAX_ATTEMPTS", 3, minimum=1)
 WORKER_MIN_AGREEMENT = env_float("VISIONHUB_WORKER_MIN_AGREEMENT", 0.5)
+# Votes a worker account casts before its agreement rate can bar it from quorum-1 work.
+WORKER_MIN_VOTES = env_int("VISIONHUB_WORKER_MIN_VOTES", 10, minimum=1)
 OIDC_ISSUERS = env_list("VISIONHUB_OIDC_ISSUERS", [])
 OIDC_AUDIENCE = env_str("VISIONHUB_OIDC_AUDIENCE", "visionhub")
 WEB_WORKERS = env_int("VISIONHUB_WEB_WORKERS", 2, minimum=1)
