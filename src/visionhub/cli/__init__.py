@@ -5,9 +5,19 @@ from __future__ import annotations
 import click
 
 from visionhub import __version__
+from visionhub.cli.benchmarks import benchmark, notifications
+from visionhub.cli.classify import classify
+from visionhub.cli.datasets import dataset
+from visionhub.cli.demo import demo
+from visionhub.cli.deploy import deploy
+from visionhub.cli.gc import gc
+from visionhub.cli.models import model
 from visionhub.cli.serve import migrate, serve
 from visionhub.cli.tokens import token
+from visionhub.cli.trainings import training
 from visionhub.cli.users import user
+from visionhub.cli.vault import vault
+from visionhub.cli.worker import worker
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -19,4 +29,15 @@ def main() -> None:
 main.add_command(serve)
 main.add_command(migrate)
 main.add_command(user)
+main.add_command(dataset)
+main.add_command(gc)
 main.add_command(token)
+main.add_command(vault)
+main.add_command(worker)
+main.add_command(classify)
+main.add_command(model)
+main.add_command(deploy)
+main.add_command(demo)
+main.add_command(training)
+main.add_command(benchmark)
+main.add_command(notifications)

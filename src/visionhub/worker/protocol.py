@@ -1,0 +1,369 @@
+"""The worker protocol of PRODUCT.md section 5 as typed values, parsed from and to JSON.
+
+Parsing is strict about what the worker needs to do its job (a job without a dispatch token or an
+image URL is a protocol error) and lenient about everything else: unknown fields are ignored and
+the answers of ``heartbeat`` and ``results`` are read in every shape a server could reasonably give.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal, cast
+
+Layout = Literal["NCHW", "NHWC", "flat"]
+OutputKind = Literal["logits", "probabilities"]
+RequestId = int | str
+
+# Files that hold an ONNX model's external tensors are fetched beside it (names as written by
+# onnx.save(..., save_as_external_data=True) and by common exporters).
+EXTERNAL_DATA_SUFFIXES = (".data", ".onnx_data", ".bin", ".weights")
+
+
+class ProtocolError(ValueError):
+    """The server sent something the worker protocol does not allow."""
+
+
+def _float_tuple(value: Any, channels: int, name: str, default: float) -> tuple[float, ...]:
+    """A per-channel value: one number for every channel, or exactly one per channel."""
+    if value is None:
+        return (default,) * channels
+    if isinstance(value, int | float):
+        return (float(value),) * channels
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        numbers = tuple(float(v) for v in value)
+        if len(numbers) == 1:
+            return numbers * channels
+        if len(numbers) == channels:
+            return numbers
+    raise ProtocolError(f"input.{name} must be a number or {channels} numbers, not {value!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class InputSpec:
+    """How to turn an image into the model's input tensor.
+
+    A pixel ``p`` (0..255) of channel ``c`` becomes ``(p * scale - mean[c]) / std[c]``. Layout
+    ``flat`` is the ``NHWC`` tensor flattened per image (channels interleaved, row by row).
+    """
+
+    width: int
+    height: int
+    channels: int = 3
+    layout: Layout = "NCHW"
+    scale: float = 1.0 / 255.0
+    mean: tuple[float, ...] = (0.0, 0.0, 0.0)
+    std: tuple[float, ...] = (1.0, 1.0, 1.0)
+    output: OutputKind = "logits"
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> InputSpec:
+        try:
+            width = int(data["width"])
+            height = int(data["height"])
+        except (KeyError, TypeError, ValueError):
+            raise ProtocolError(f"input needs integer width and height: {data!r}") from None
+        channels = int(data.get("channels") or 3)
+        layout = cast(Layout, data.get("layout") or "NCHW")
+        output = cast(OutputKind, data.get("output") or "logits")
+        scale = data.get("scale")
+        if width < 1 or height < 1 or channels not in (1, 3):
+            raise ProtocolError(f"input size or channels out of range: {data!r}")
+        if layout not in ("NCHW", "NHWC", "flat"):
+            raise ProtocolError(f"input.layout must be NCHW, NHWC or flat, not {layout!r}")
+        if output not in ("logits", "probabilities"):
+            raise ProtocolError(f"input.output must be logits or probabilities, not {output!r}")
+        std = _float_tuple(data.get("std"), channels, "std", 1.0)
+        if any(s == 0 or not math.isfinite(s) for s in std):
+            raise ProtocolError(f"input.std must be finite and non-zero: {std!r}")
+        return cls(
+            width=width,
+            height=height,
+            channels=channels,
+            layout=layout,
+            scale=1.0 / 255.0 if scale is None else float(scale),
+            mean=_float_tuple(data.get("mean"), channels, "mean", 0.0),
+            std=std,
+            output=output,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "width": self.width,
+            "height": self.height,
+            "channels": self.channels,
+            "layout": self.layout,
+            "scale": self.scale,
+            "mean": list(self.mean),
+            "std": list(self.std),
+            "output": self.output,
+        }
+
+    @property
+    def tensor_shape(self) -> tuple[int, ...]:
+        """The shape of one image's tensor (without the batch dimension)."""
+        c, h, w = self.channels, self.height, self.width
+        if self.layout == "NCHW":
+            return (c, h, w)
+        if self.layout == "NHWC":
+            return (h, w, c)
+        return (c * h * w,)
+
+
+@dataclass(frozen=True, slots=True)
+class FileRef:
+    name: str
+    sha256: str
+    url: str
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FileRef:
+        try:
+            return cls(name=str(data["name"]), sha256=_sha(data["sha256"]), url=str(data["url"]))
+        except (KeyError, TypeError):
+            raise ProtocolError(f"a file needs name, sha256 and url: {data!r}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRef:
+    version_id: RequestId
+    input: InputSpec
+    classes: tuple[str, ...]
+    files: tuple[FileRef, ...]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ModelRef:
+        try:
+            classes = tuple(str(c) for c in data["classes"])
+            files = tuple(FileRef.from_json(f) for f in data["files"])
+            model = cls(
+                version_id=_request_id(data["version_id"]),
+                input=InputSpec.from_json(data["input"]),
+                classes=classes,
+                files=files,
+            )
+        except (KeyError, TypeError):
+            raise ProtocolError(
+                f"a model needs version_id, input, classes and files: {data!r}"
+            ) from None
+        if not classes:
+            raise ProtocolError("a model needs at least one class")
+        model.onnx_file  # noqa: B018 (validates now rather than at inference time)
+        return model
+
+    @property
+    def onnx_file(self) -> FileRef:
+        """The file named ``model.onnx``, else the first file ending in ``.onnx``."""
+        for ref in self.files:
+            if ref.name == "model.onnx":
+                return ref
+        for ref in self.files:
+            if ref.name.lower().endswith(".onnx"):
+                return ref
+        raise ProtocolError(f"model version {self.version_id} has no .onnx file")
+
+    @property
+    def runtime_files(self) -> tuple[FileRef, ...]:
+        """The ONNX file and the files that may hold its external data."""
+        main = self.onnx_file
+        extra = tuple(
+            ref
+            for ref in self.files
+            if ref is not main and ref.name.lower().endswith(EXTERNAL_DATA_SUFFIXES)
+        )
+        return (main, *extra)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRef:
+    sha256: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One classification request leased to this worker."""
+
+    request_id: RequestId
+    dispatch_token: str
+    lease_expires_at: datetime | None
+    model: ModelRef
+    image: ImageRef
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Job:
+        token = data.get("dispatch_token")
+        if not isinstance(token, str) or not token:
+            raise ProtocolError(f"a job needs a dispatch_token: {str(data)[:500]}")
+        try:
+            image = data["image"]
+            return cls(
+                request_id=_request_id(data["request_id"]),
+                dispatch_token=token,
+                lease_expires_at=parse_time(data.get("lease_expires_at")),
+                model=ModelRef.from_json(data["model"]),
+                image=ImageRef(sha256=_sha(image["sha256"]), url=str(image["url"])),
+            )
+        except (KeyError, TypeError):
+            raise ProtocolError(f"malformed job: {str(data)[:500]}") from None
+
+    @property
+    def lease(self) -> Lease:
+        return Lease(self.request_id, self.dispatch_token)
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    request_id: RequestId
+    dispatch_token: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"request_id": self.request_id, "dispatch_token": self.dispatch_token}
+
+
+@dataclass(frozen=True, slots=True)
+class Success:
+    lease: Lease
+    label: str
+    scores: dict[str, float]
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.lease.to_json(), "label": self.label, "scores": self.scores}
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    lease: Lease
+    error: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.lease.to_json(), "error": self.error[:2000]}
+
+
+Result = Success | Failure
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerInfo:
+    """How the worker names itself in claims (for the server's statistics)."""
+
+    name: str
+    version: str
+    site: str | None = None
+    flavor: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"name": self.name, "version": self.version}
+        if self.site:
+            data["site"] = self.site
+        if self.flavor:
+            data["flavor"] = self.flavor
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The server's answer about one lease or result: kept (``ok``) or not, and why."""
+
+    request_id: RequestId
+    ok: bool
+    reason: str | None = None
+    lease_expires_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Verdicts:
+    by_request: dict[str, Verdict] = field(default_factory=dict)
+
+    def get(self, request_id: RequestId) -> Verdict | None:
+        return self.by_request.get(str(request_id))
+
+
+_OK_WORDS = frozenset({"ok", "accepted", "extended", "renewed", "alive", "held"})
+
+
+def parse_verdicts(data: Any) -> Verdicts:
+    """Read a heartbeat or results answer: per item ok (``ok``/``accepted``…) or not.
+
+    Accepts ``{"leases"|"results"|"items": [...]}`` or a bare list, where each item has a
+    ``request_id`` and a ``status`` (or ``state``/``result``/``outcome``) word or an ``ok``/
+    ``accepted`` boolean; and ``{"ok"|"accepted": [ids], "lost"|"rejected": [ids]}``.
+    Anything unreadable is skipped, never fatal.
+    """
+    verdicts = Verdicts()
+    items: Any = data
+    if isinstance(data, Mapping):
+        for key in ("results", "leases", "items"):
+            if isinstance(data.get(key), list):
+                items = data[key]
+                break
+        else:
+            for key, ok in (("ok", True), ("accepted", True), ("lost", False), ("rejected", False)):
+                for rid in data.get(key) or []:
+                    if isinstance(rid, int | str):
+                        verdicts.by_request[str(rid)] = Verdict(rid, ok, None if ok else key)
+            return verdicts
+    if not isinstance(items, list):
+        return verdicts
+    for item in items:
+        if not isinstance(item, Mapping) or "request_id" not in item:
+            continue
+        verdict = _verdict(item)
+        verdicts.by_request[str(verdict.request_id)] = verdict
+    return verdicts
+
+
+def _verdict(item: Mapping[str, Any]) -> Verdict:
+    rid = _request_id(item["request_id"])
+    ok: bool | None = None
+    for key in ("ok", "accepted", "extended"):
+        if isinstance(item.get(key), bool):
+            ok = item[key]
+            break
+    word: str | None = None
+    for key in ("status", "state", "result", "outcome"):
+        if isinstance(item.get(key), str):
+            word = item[key]
+            break
+    if ok is None:
+        ok = word is not None and word.lower() in _OK_WORDS
+    reason = item.get("reason") or item.get("code") or (None if ok else word)
+    return Verdict(
+        request_id=rid,
+        ok=ok,
+        reason=None if reason is None else str(reason),
+        lease_expires_at=parse_time(item.get("lease_expires_at")),
+    )
+
+
+def parse_jobs(data: Any) -> list[Job]:
+    """The jobs of a claim answer ``{"jobs": [...]}``."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("jobs"), list):
+        raise ProtocolError(f"a claim answer needs a jobs list: {str(data)[:500]}")
+    return [Job.from_json(job) for job in data["jobs"]]
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO 8601 time (``Z`` allowed) as an aware datetime; None if absent or unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _request_id(value: Any) -> RequestId:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ProtocolError(f"an id must be an integer or a string, not {value!r}")
+    return value
+
+
+def _sha(value: Any) -> str:
+    text = str(value).lower()
+    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+        raise ProtocolError(f"not a sha256: {value!r}")
+    return text
