@@ -7,6 +7,7 @@ import os
 import socket
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -64,3 +65,8 @@ def assert_error(response: httpx.Response, status: int, code: str | None = None)
     if code is not None:
         assert error["code"] == code, error
     return error  # type: ignore[no-any-return]
+
+
+# Real data from the original systems, in the shared folder beside the repository.
+SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+XRAYS_DIR = SHARED_DATA / "xrays"

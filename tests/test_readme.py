@@ -69,3 +69,10 @@ def test_the_tour_runs(tmp_path: Path) -> None:
     assert labels["tour-images/dark/dark-0.png"] == "dark", output
     assert labels["tour-images/bright/bright-9.png"] == "bright", output
     assert "shades 20 images" in result.stdout
+
+
+def test_the_shared_real_data_is_there() -> None:
+    from tests.helpers import SHARED_DATA, XRAYS_DIR
+
+    assert len(list(XRAYS_DIR.glob("*"))) == 4, f"missing {XRAYS_DIR}"
+    assert (SHARED_DATA / "eosc-perf-c-ray").is_dir()

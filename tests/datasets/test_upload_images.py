@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,9 +13,9 @@ from PIL import Image
 from tests.conftest import Person
 from tests.datasets.helpers import blob_count, new_dataset, upload
 from tests.factories import make_image, make_noise_image, make_png
-from tests.helpers import assert_error
+from tests.helpers import XRAYS_DIR, assert_error
 
-XRAYS = Path("/work/shared/data/xrays")
+XRAYS = XRAYS_DIR
 MAX_PIXELS = 2_000_000
 
 

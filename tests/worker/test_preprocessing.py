@@ -17,11 +17,13 @@ import numpy.typing as npt
 import pytest
 from PIL import Image, ImageOps
 from tests.factories import make_image, make_noise_image
+from tests.helpers import XRAYS_DIR
 
+from visionhub.worker import decode as decode_module
 from visionhub.worker.decode import DecodeError, decode_pixels, preprocess
 from visionhub.worker.protocol import InputSpec
 
-XRAYS = sorted(Path("/work/shared/data/xrays").glob("*"))
+XRAYS = sorted(XRAYS_DIR.glob("*"))
 LAYOUTS = ("NCHW", "NHWC", "flat")
 
 # Two 8-bit roundings (conversion, resize) against the float reference.
@@ -221,7 +223,7 @@ def test_large_jpegs_are_decoded_at_reduced_size_with_nearly_the_same_result() -
 
 
 def test_the_bytes_decide_the_format_not_the_name() -> None:
-    png_named_jpg = Path("/work/shared/data/xrays/000001-10.jpg").read_bytes()
+    png_named_jpg = (XRAYS_DIR / "000001-10.jpg").read_bytes()
     assert png_named_jpg.startswith(b"\x89PNG")
     assert decode_pixels(png_named_jpg, 3, (32, 32)).shape == (32, 32, 3)
 
@@ -266,3 +268,14 @@ def test_the_pixel_limit_is_configurable() -> None:
     with pytest.raises(DecodeError, match="too large"):
         decode_pixels(data, 3, (8, 8), max_pixels=64 * 63)
     assert decode_pixels(data, 3, (8, 8), max_pixels=64 * 64).shape == (8, 8, 3)
+
+
+def test_a_png_with_corrupt_pixel_data_is_a_decode_error_not_blank_pixels() -> None:
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((64, 64), 200, np.uint8), "L").save(buffer, "PNG")
+    data = bytearray(buffer.getvalue())
+    start = data.index(b"IDAT") + 8
+    for k in range(start, start + 20):
+        data[k] ^= 0xFF
+    with pytest.raises(DecodeError):
+        decode_module.decode(bytes(data), 1, (8, 8))

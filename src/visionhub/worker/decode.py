@@ -101,12 +101,17 @@ def _decode(
         raise DecodeError(f"image has no pixels ({width}x{height})")
     if max_pixels is not None and width * height > max_pixels:
         raise DecodeError(f"image too large: {width}x{height} pixels, limit {max_pixels}")
-    orientation = _orientation(im)
+    # JPEG keeps EXIF in its header, so the orientation is known before decoding (draft needs
+    # it); PNG may keep it after the pixels, and reading it first would decode the image and
+    # swallow a decoding error, leaving blank pixels. So other formats decode first.
+    orientation = _orientation(im) if im.format == "JPEG" else None
     if reduce and size is not None and im.format == "JPEG":
         target = (size[1], size[0]) if orientation in _TRANSPOSING_ORIENTATIONS else size
         # Asking for L lets libjpeg skip the colour conversion (it returns the Y plane).
         im.draft("L" if channels == 1 and im.mode in ("L", "RGB") else None, target)
     im.load()
+    if im.format != "JPEG":
+        orientation = _orientation(im)
     if orientation not in (None, 1):
         im = ImageOps.exif_transpose(im)
     im = _to_working_mode(im, channels)
