@@ -136,3 +136,24 @@ def test_a_stranger_cannot_export_someone_elses_folder(
     )  # fmt: skip
     assert result.returncode != 0 and "dataset_not_found" in result.stderr
     assert not (tmp_path / "x").exists()
+
+
+def test_datasets_are_created_and_listed_from_the_command_line(
+    server: LiveServer, alice: Person, bob: Person
+) -> None:
+    name = unique("cli")
+    created = cli(
+        server, alice, "dataset", "create", name, "--public", "--min-width", "10",
+        "--min-height", "5", "--maintain-ratio",
+    )  # fmt: skip
+    assert f"created dataset {alice.username}/{name}" in created.stdout
+    dataset = alice.client.dataset(name)
+    assert (dataset["visibility"], dataset["img_width"], dataset["maintain_ratio"]) == (
+        "public",
+        10,
+        True,
+    )
+    listed = cli(server, bob, "dataset", "list", "--owner", alice.username)
+    assert f"{alice.username}/{name}" in listed.stdout
+    again = cli(server, alice, "dataset", "create", name, check=False)
+    assert again.returncode != 0 and "dataset_exists" in again.stderr
