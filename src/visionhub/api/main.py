@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, OperationalError, connection
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
@@ -124,6 +124,16 @@ def on_too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
 @api.exception_handler(TooManyFieldsSent)
 def on_too_many_fields(request: HttpRequest, exc: TooManyFieldsSent) -> HttpResponse:
     return envelope(request, 413, "request_too_large", "the request has too many fields")
+
+
+@api.exception_handler(OperationalError)
+def on_database_busy(request: HttpRequest, exc: OperationalError) -> HttpResponse:
+    # A lock timeout or deadlock under load is transient: say so, and let clients retry
+    # (the worker and the client back off on 503) instead of reporting a server fault.
+    log.warning("database busy on %s %s: %s", request.method, request.path, exc)
+    response = envelope(request, 503, "database_busy", "the database is busy; retry shortly")
+    response["Retry-After"] = "1"
+    return response
 
 
 @api.exception_handler(Exception)
