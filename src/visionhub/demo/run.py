@@ -312,8 +312,10 @@ def _run(stack: Stack, *, serve: bool, workers: int) -> int:
         console.print(f"[bold]VisionHub is running[/] at {stack.url}")
         console.print(f"  API docs : {stack.url}/api/v1/docs")
         console.print(f"  admin    : {stack.url}/admin/  (login {ADMIN} / {ADMIN_PASSWORD})")
+        # soft_wrap keeps the line whole, so that it can be pasted into a shell
         console.print(
-            f"  token    : export VISIONHUB_SERVER={stack.url} VISIONHUB_TOKEN={admin_token}"
+            f"  token    : export VISIONHUB_SERVER={stack.url} VISIONHUB_TOKEN={admin_token}",
+            soft_wrap=True,
         )
         console.print("Press Ctrl-C to stop the server and the workers.")
         with suppress(KeyboardInterrupt):
