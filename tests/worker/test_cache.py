@@ -111,7 +111,7 @@ def images(count: int, size: int = 1000) -> dict[str, bytes]:
 def test_images_are_cached_and_verified(tmp_path: Path) -> None:
     content = images(1)
     origin = Origin(content)
-    cache = WorkerCache(tmp_path)
+    cache = WorkerCache(tmp_path, admit_on_first_download=True)
     data = content["http://blobs/img0"]
     assert cache.image(sha(data), "http://blobs/img0", origin.fetch) == data
     assert cache.image(sha(data), "http://blobs/img0", origin.fetch) == data
@@ -121,10 +121,59 @@ def test_images_are_cached_and_verified(tmp_path: Path) -> None:
     assert not (tmp_path / "images" / "00").exists()
 
 
+def test_an_image_is_kept_from_its_second_download_on(tmp_path: Path) -> None:
+    content = images(2)
+    origin = Origin(content)
+    cache = WorkerCache(tmp_path)
+    once, twice = content["http://blobs/img0"], content["http://blobs/img1"]
+    assert cache.image(sha(once), "http://blobs/img0", origin.fetch) == once
+    for _ in range(4):
+        assert cache.image(sha(twice), "http://blobs/img1", origin.fetch) == twice
+    # Seen once: used, not written. Seen again: downloaded a second time and kept from then on.
+    assert origin.calls == {"http://blobs/img0": 1, "http://blobs/img1": 2}
+    on_disk = {p.name for p in (tmp_path / "images").rglob("*") if p.is_file()}
+    assert on_disk == {sha(twice)}
+    assert cache.image_bytes == len(twice)
+    assert leftovers(cache) == []
+
+
+def test_what_would_be_kept_is_verified_first(tmp_path: Path) -> None:
+    content = images(1)
+    origin = Origin(content)
+    cache = WorkerCache(tmp_path)
+    data = content["http://blobs/img0"]
+    wrong = "0" * 64
+    # Used once: not kept, so not hashed. Seen again: it would be kept, and it does not verify.
+    assert cache.image(wrong, "http://blobs/img0", origin.fetch) == data
+    with pytest.raises(IntegrityError):
+        cache.image(wrong, "http://blobs/img0", origin.fetch)
+    assert not any(p.is_file() for p in (tmp_path / "images").rglob("*"))
+    assert leftovers(cache) == []
+
+
+def test_the_record_of_images_seen_once_is_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("visionhub.worker.cache.SEEN_GENERATION", 3)
+    content = images(10)
+    origin = Origin(content)
+    cache = WorkerCache(tmp_path)
+    for url, data in content.items():
+        cache.image(sha(data), url, origin.fetch)
+    # The oldest images seen once were forgotten: seeing them again does not keep them.
+    first = content["http://blobs/img0"]
+    cache.image(sha(first), "http://blobs/img0", origin.fetch)
+    assert not (tmp_path / "images" / sha(first)[:2] / sha(first)).exists()
+    # The most recent ones are remembered.
+    last = content["http://blobs/img9"]
+    cache.image(sha(last), "http://blobs/img9", origin.fetch)
+    assert (tmp_path / "images" / sha(last)[:2] / sha(last)).exists()
+
+
 def test_the_image_cache_keeps_the_most_recently_used_within_its_bound(tmp_path: Path) -> None:
     content = images(5)
     origin = Origin(content)
-    cache = WorkerCache(tmp_path, max_image_bytes=3000)
+    cache = WorkerCache(tmp_path, max_image_bytes=3000, admit_on_first_download=True)
 
     def get(i: int) -> None:
         url = f"http://blobs/img{i}"
@@ -147,7 +196,7 @@ def test_the_image_cache_keeps_the_most_recently_used_within_its_bound(tmp_path:
 def test_the_bound_holds_across_a_restart_with_a_smaller_bound(tmp_path: Path) -> None:
     content = images(4)
     origin = Origin(content)
-    cache = WorkerCache(tmp_path, max_image_bytes=10_000)
+    cache = WorkerCache(tmp_path, max_image_bytes=10_000, admit_on_first_download=True)
     for url, data in content.items():
         cache.image(sha(data), url, origin.fetch)
     smaller = WorkerCache(tmp_path, max_image_bytes=2000)
@@ -158,7 +207,7 @@ def test_the_bound_holds_across_a_restart_with_a_smaller_bound(tmp_path: Path) -
 def test_an_image_larger_than_the_bound_is_used_but_not_kept(tmp_path: Path) -> None:
     content = images(1, size=5000)
     origin = Origin(content)
-    cache = WorkerCache(tmp_path, max_image_bytes=1000)
+    cache = WorkerCache(tmp_path, max_image_bytes=1000, admit_on_first_download=True)
     data = content["http://blobs/img0"]
     assert cache.image(sha(data), "http://blobs/img0", origin.fetch) == data
     assert cache.image_bytes == 0

@@ -1,5 +1,5 @@
 """Downloads of signed links, by the client (httpx) and by the worker's ``Fetcher``
-(http.client): the token goes to the API server and nowhere else, limits hold, errors are typed.
+(libcurl): the token goes to the API server and nowhere else, limits hold, errors are typed.
 
 A small HTTP/1.1 server in a thread stands for "another host" (an S3 endpoint, a CDN): it
 records the headers it receives, and can drop its kept-alive connections.
@@ -29,6 +29,15 @@ class Recorder(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         Recorder.seen.append(dict(self.headers))
+        if self.path == "/chunked":  # no Content-Length: the limit must hold while reading
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for start in range(0, len(BODY), 1000):
+                chunk = BODY[start : start + 1000]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.write(b"0\r\n\r\n")
+            return
         if self.path == "/missing":
             body = b'{"error": {"code": "blob_not_found", "message": "no", "details": {}}}'
             self.send_response(404)
@@ -107,6 +116,32 @@ def test_a_download_over_its_limit_stops(host: Host, fetch_from: Callable[[str],
         fetch(f"{host.url}/blob", max_bytes=100)
     assert raised.value.status == 413
     assert fetch(f"{host.url}/blob", max_bytes=len(BODY)) == BODY
+
+
+def test_the_limit_holds_without_a_content_length(
+    host: Host, fetch_from: Callable[[str], Fetch]
+) -> None:
+    fetch = fetch_from("http://127.0.0.1:9")
+    with pytest.raises(ClientError) as raised:
+        fetch(f"{host.url}/chunked", max_bytes=2500)
+    assert raised.value.status == 413
+    assert fetch(f"{host.url}/chunked", max_bytes=len(BODY)) == BODY
+
+
+def test_the_fetcher_goes_through_the_configured_proxy(
+    host: Host, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("http_proxy", host.url)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    client = client_for("http://127.0.0.1:9")
+    fetcher = Fetcher(client)
+    # The host is unreachable directly; the proxy (our recorder) answers for it.
+    assert fetcher.fetch("http://blobs.invalid/blob") == BODY
+    fetcher.close()
+    client.close()
+    assert Recorder.seen[0]["Host"] == "blobs.invalid"
+    assert "Authorization" not in Recorder.seen[0]
 
 
 def test_an_http_error_is_a_client_error_with_the_servers_code(

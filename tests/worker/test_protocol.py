@@ -52,6 +52,25 @@ def test_a_claim_answer_becomes_typed_jobs() -> None:
     assert job.image.url == "http://s/image"
 
 
+def test_jobs_of_one_model_share_its_parsed_form_and_other_versions_do_not() -> None:
+    other = job_json()["model"] | {"version_id": 4}
+    first, second, third = parse_jobs(
+        {"jobs": [job_json(), job_json(request_id=42), job_json(request_id=43, model=other)]}
+    )
+    assert first.model is second.model
+    assert third.model is not first.model
+    assert third.model.version_id == 4
+    assert first.model.version_id == 3
+
+
+def test_a_sha256_must_be_64_hex_digits() -> None:
+    for bad in ("a" * 63, "g" * 64, "a" * 65, "a" * 63 + "\n"):
+        with pytest.raises(ProtocolError):
+            parse_jobs({"jobs": [job_json(image={"sha256": bad, "url": "http://s/image"})]})
+    (job,) = parse_jobs({"jobs": [job_json(image={"sha256": "A" * 64, "url": "http://s/i"})]})
+    assert job.image.sha256 == "a" * 64
+
+
 def test_the_onnx_file_is_model_onnx_else_the_first_onnx() -> None:
     files = [
         {"name": "a.txt", "sha256": SHA_A, "url": "u1"},

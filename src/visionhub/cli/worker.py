@@ -82,7 +82,10 @@ def _setup_logging() -> None:
     type=click.IntRange(min=0),
     default=512,
     show_default=True,
-    help="Bound of the image cache (least recently used images are removed).",
+    help=(
+        "Bound of the image cache: an image is kept from its second download on, and the least "
+        "recently used images are removed."
+    ),
 )
 @click.option("--name", default=None, help="This worker's name in statistics (default host-pid).")
 @click.option("--site", default=None, help="Where the worker runs (statistics label).")

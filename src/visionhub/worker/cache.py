@@ -1,8 +1,17 @@
 """The worker's on-disk cache, keyed by sha256: model files (kept) and images (bounded, LRU).
 
-Everything is verified against its sha256 before it is used or published, and published by an
-atomic rename, so several worker processes may share one cache directory and a crash never
+Everything kept is verified against its sha256 before it is used or published, and published by
+an atomic rename, so several worker processes may share one cache directory and a crash never
 leaves a half-written file under a final name.
+
+Images are admitted on their second download, not their first: most images a worker sees are
+classified once (each upload is its own request), and writing each of them to disk would cost
+(with its sha256) as much CPU as a tenth of a small model's whole work per image while the copy
+is never read.
+An image seen again (a dataset classified by a new model version, a request retried on this
+worker) is kept from then on. This is the "second hit" admission of web caches, whose
+one-hit-wonders are the same case; a bounded in-memory record of recent downloads remembers
+what was seen.
 """
 
 from __future__ import annotations
@@ -29,6 +38,10 @@ Fetch = Callable[[str], bytes]
 
 _CHUNK = 1024 * 1024
 
+# The record of images downloaded once holds between this many and twice as many sha256s
+# (two generations: the older one is dropped when the newer one is full), about 8 MB at most.
+SEEN_GENERATION = 65_536
+
 
 class IntegrityError(RuntimeError):
     """Downloaded content does not have the sha256 the server announced (it was discarded)."""
@@ -45,9 +58,16 @@ def sha256_file(path: Path) -> str:
 class WorkerCache:
     """Model files under ``root/files``, images under ``root/images`` (at most ``max_image_bytes``)."""
 
-    def __init__(self, root: Path, *, max_image_bytes: int = 512 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *,
+        max_image_bytes: int = 512 * 1024 * 1024,
+        admit_on_first_download: bool = False,
+    ) -> None:
         self.root = root
         self.max_image_bytes = max(0, max_image_bytes)
+        self.admit_on_first_download = admit_on_first_download
         self._files = root / "files"
         self._versions = root / "versions"
         self._images = root / "images"
@@ -58,6 +78,8 @@ class WorkerCache:
         self._key_locks: dict[str, _KeyLock] = {}
         self._verified: set[str] = set()
         self._lru: OrderedDict[str, int] = OrderedDict()
+        self._seen: set[bytes] = set()
+        self._seen_before: set[bytes] = set()
         self.image_bytes = 0
         self._counter = itertools.count()
         self._clean_staging()
@@ -114,18 +136,40 @@ class WorkerCache:
     # --- images ---------------------------------------------------------------------------
 
     def image(self, sha256: str, url: str, fetch: Fetch) -> bytes:
-        """The bytes of image ``sha256``: from the cache, else fetched, verified and cached."""
+        """The bytes of image ``sha256``: from the cache, else fetched (and kept, verified, if
+        this process downloaded it before, or always with ``admit_on_first_download``).
+
+        Raises ``IntegrityError`` (keeping nothing) when content to be kept is not
+        ``sha256``'s. An image used once is not hashed: its sha256 comes over the same
+        connection as its bytes, so checking it proves nothing the transport (TLS) does not;
+        what goes into the shared, persistent cache is checked, since a damaged file there
+        would be used again and again.
+        """
         path = self._images / sha256[:2] / sha256
         with self._key_lock(sha256):
             data = self._read_cached_image(sha256, path)
             if data is not None:
                 return data
             data = fetch(url)
-            got = hashlib.sha256(data).hexdigest()
-            if got != sha256:
-                raise IntegrityError(f"image: downloaded sha256 {got}, expected {sha256}")
-            self._store_image(sha256, path, data)
+            if self._admit(sha256):
+                got = hashlib.sha256(data).hexdigest()
+                if got != sha256:
+                    raise IntegrityError(f"image: downloaded sha256 {got}, expected {sha256}")
+                self._store_image(sha256, path, data)
             return data
+
+    def _admit(self, sha256: str) -> bool:
+        """Whether a verified download of ``sha256`` is worth keeping; records that it was seen."""
+        if self.admit_on_first_download:
+            return True
+        key = bytes.fromhex(sha256)
+        with self._lock:
+            if key in self._seen or key in self._seen_before:
+                return True
+            if len(self._seen) >= SEEN_GENERATION:
+                self._seen_before, self._seen = self._seen, set()
+            self._seen.add(key)
+            return False
 
     def _read_cached_image(self, sha256: str, path: Path) -> bytes | None:
         with self._lock:

@@ -2,8 +2,10 @@
 
 Threads:
 
-- the main thread claims batches and runs the model; while it runs batch k, batches k + 1 and
-  k + 2 are already being downloaded and decoded (``prefetch``, claimed without waiting);
+- the main thread runs the model, batch after batch; while it runs batch k, batches k + 1 and
+  k + 2 are already being downloaded and decoded (``prefetch``). A claimer thread claims those
+  ahead (without waiting), so the model never waits for a claim's round trip; only with nothing
+  in hand does the main thread long-poll for work itself (a signal cuts that wait short);
 - a pool of ``concurrency`` threads downloads (through the on-disk cache) and preprocesses
   images, and fetches model files;
 - a submitter thread sends results in batches, so the main thread never waits for the server;
@@ -51,6 +53,7 @@ from visionhub.worker.protocol import (
     Failure,
     Job,
     Lease,
+    ModelMemo,
     ModelRef,
     ProtocolError,
     Result,
@@ -144,6 +147,7 @@ class Worker:
         self._results: queue.Queue[list[Result] | None] = queue.Queue()
         self._release_supported = True
         self._started = time.monotonic()
+        self._claimer: ThreadPoolExecutor | None = None
 
     # --- public ---------------------------------------------------------------------------
 
@@ -187,6 +191,10 @@ class Worker:
                 code = 1
                 self.abort()
             finally:
+                if self._claimer is not None:
+                    # Its claim ends promptly (stopping is set): then what it took is held too.
+                    self.stopping.set()
+                    self._claimer.shutdown(wait=True)
                 self._results.put(None)
                 submitter.join(self.options.stop_timeout)
                 if submitter.is_alive():
@@ -196,6 +204,8 @@ class Worker:
                 self._finished.set()
                 heart.join(5)
                 pool.shutdown(wait=not self.aborting.is_set(), cancel_futures=True)
+                if not self.aborting.is_set():  # else a pool thread may still hold its handle
+                    self.fetcher.close()
         s = self.stats
         log.info(
             "stopped: %d claimed, %d classified, %d failed, %d accepted, %d rejected, %d lost",
@@ -211,24 +221,49 @@ class Worker:
     # --- main thread ----------------------------------------------------------------------
 
     def _main_loop(self, pool: ThreadPoolExecutor) -> None:
-        """Keep up to ``1 + prefetch`` batches in flight; finish (run and queue) the oldest."""
-        inflight: deque[_Batch] = deque()
+        """Run batches in claim order, keeping ``prefetch`` more claimed and preparing."""
+        inflight: deque[_Batch] = deque()  # appended by the claimer, popped here
+        ahead: Future[None] | None = None  # the claimer's run, at most one at a time
+        claimer = ThreadPoolExecutor(1, thread_name_prefix="claim", initializer=_block_signals)
+        self._claimer = claimer
         while True:
-            while len(inflight) <= self.options.prefetch and not self.stopping.is_set():
-                budget = self.options.batch
-                if self.options.max_jobs is not None:
-                    budget = min(budget, self.options.max_jobs - self.stats.claimed)
-                if budget <= 0:
-                    break
-                # Long-poll only with nothing to do; with work in hand, take what is there.
-                jobs = self._claim(budget, wait=0 if inflight else self.options.claim_wait)
-                if not jobs:
-                    break
-                inflight.append(self._start(jobs, pool))
+            if ahead is not None and ahead.done():
+                ahead.result()  # a Fatal there ends the worker here
+                ahead = None
+            if ahead is None and not self.stopping.is_set() and not self._budget_spent():
+                if not inflight:
+                    # Nothing in hand: long-poll here, where a signal can interrupt the wait.
+                    jobs = self._claim(self._budget(), wait=self.options.claim_wait)
+                    if jobs:
+                        inflight.append(self._start(jobs, pool))
+                # The batch about to run, and up to ``prefetch`` behind it.
+                if inflight and len(inflight) <= self.options.prefetch:
+                    ahead = claimer.submit(self._claim_ahead, inflight, pool)
             if inflight:
                 self._finish(inflight.popleft())
+            elif ahead is not None:
+                wait_futures([ahead])
             elif self.stopping.is_set() or self._budget_spent():
                 return
+
+    def _claim_ahead(self, inflight: deque[_Batch], pool: ThreadPoolExecutor) -> None:
+        """Claimer thread: top ``inflight`` up to ``prefetch`` batches with what is queued now.
+
+        The main thread claims nothing while this runs, so the budget is counted by one thread.
+        """
+        while len(inflight) < self.options.prefetch and not self.stopping.is_set():
+            budget = self._budget()
+            if budget <= 0:
+                return
+            jobs = self._claim(budget, wait=0)
+            if not jobs:
+                return
+            inflight.append(self._start(jobs, pool))
+
+    def _budget(self) -> int:
+        if self.options.max_jobs is None:
+            return self.options.batch
+        return max(0, min(self.options.batch, self.options.max_jobs - self.stats.claimed))
 
     def _budget_spent(self) -> bool:
         return self.options.max_jobs is not None and self.stats.claimed >= self.options.max_jobs
@@ -266,9 +301,10 @@ class Worker:
     def _parse_jobs(self, raw: list[Any]) -> list[Job]:
         jobs: list[Job] = []
         broken: list[Result] = []
+        models = ModelMemo()
         for item in raw:
             try:
-                job = Job.from_json(item)
+                job = Job.from_json(item, models)
             except ProtocolError as exc:
                 # Reported as an error when the lease can be named, so it is not retried forever.
                 if isinstance(item, dict) and "request_id" in item and "dispatch_token" in item:

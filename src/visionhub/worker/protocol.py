@@ -8,6 +8,7 @@ the answers of ``heartbeat`` and ``results`` are read in every shape a server co
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +21,8 @@ RequestId = int | str
 # Files that hold an ONNX model's external tensors are fetched beside it (names as written by
 # onnx.save(..., save_as_external_data=True) and by common exporters).
 EXTERNAL_DATA_SUFFIXES = (".data", ".onnx_data", ".bin", ".weights")
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class ProtocolError(ValueError):
@@ -193,17 +196,20 @@ class Job:
     image: ImageRef
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Job:
+    def from_json(cls, data: Mapping[str, Any], models: ModelMemo | None = None) -> Job:
+        """One job of a claim answer; ``models`` shares one ``ModelRef`` among the jobs of an
+        answer that name the same model (the usual case), instead of parsing it for each."""
         token = data.get("dispatch_token")
         if not isinstance(token, str) or not token:
             raise ProtocolError(f"a job needs a dispatch_token: {str(data)[:500]}")
         try:
             image = data["image"]
+            model = data["model"]
             return cls(
                 request_id=_request_id(data["request_id"]),
                 dispatch_token=token,
                 lease_expires_at=parse_time(data.get("lease_expires_at")),
-                model=ModelRef.from_json(data["model"]),
+                model=models.get(model) if models is not None else ModelRef.from_json(model),
                 image=ImageRef(sha256=_sha(image["sha256"]), url=str(image["url"])),
             )
         except (KeyError, TypeError):
@@ -212,6 +218,24 @@ class Job:
     @property
     def lease(self) -> Lease:
         return Lease(self.request_id, self.dispatch_token)
+
+
+class ModelMemo:
+    """``ModelRef.from_json`` for the jobs of one claim answer, parsing each distinct model once.
+
+    Models are compared by their JSON (a dict comparison in C), so two versions never share one.
+    """
+
+    def __init__(self) -> None:
+        self._seen: list[tuple[Mapping[str, Any], ModelRef]] = []
+
+    def get(self, data: Any) -> ModelRef:
+        for known, ref in self._seen:
+            if known == data:
+                return ref
+        ref = ModelRef.from_json(data)
+        self._seen.append((data, ref))
+        return ref
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,7 +366,8 @@ def parse_jobs(data: Any) -> list[Job]:
     """The jobs of a claim answer ``{"jobs": [...]}``."""
     if not isinstance(data, Mapping) or not isinstance(data.get("jobs"), list):
         raise ProtocolError(f"a claim answer needs a jobs list: {str(data)[:500]}")
-    return [Job.from_json(job) for job in data["jobs"]]
+    models = ModelMemo()
+    return [Job.from_json(job, models) for job in data["jobs"]]
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -364,6 +389,6 @@ def _request_id(value: Any) -> RequestId:
 
 def _sha(value: Any) -> str:
     text = str(value).lower()
-    if len(text) != 64 or any(c not in "0123456789abcdef" for c in text):
+    if _SHA256.fullmatch(text) is None:
         raise ProtocolError(f"not a sha256: {value!r}")
     return text
