@@ -23,7 +23,7 @@ Two set-ups, each with its own bare loop:
 Target (issue 5): the worker at least 90 % of the bare loop. Usage::
 
     .venv/bin/python benchmarks/bench_worker.py [--model small|medium] [--images 400]
-        [--batch 16] [--concurrency 4]
+        [--batch 16] [--concurrency 4] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -347,6 +347,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--model", choices=sorted(MODELS), default="small")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of each set-up (bare loop, then worker)"
+    )
     parser.add_argument("--verbose", action="store_true", help="print the workers' logs")
     args = parser.parse_args()
 
@@ -383,7 +386,9 @@ def main() -> None:
             cpu = cpu_seconds(resource.RUSAGE_CHILDREN)
             worker_run(url, worker_token, env, 1, home / "cache-start", [], every)
             start_cpu = cpu_seconds(resource.RUSAGE_CHILDREN) - cpu
-            for n, (name, cpus) in enumerate(setups):
+            runs = [(name, cpus) for name, cpus in setups for _ in range(args.repeat)]
+            ratios: dict[str, list[float]] = {}
+            for n, (name, cpus) in enumerate(runs):
                 threads = len(cpus) if cpus != every else 0
                 pin(server.pid, every - cpus or every)
                 os.sched_setaffinity(0, cpus)
@@ -416,6 +421,7 @@ def main() -> None:
                 labels, span = collect(api, ids)
                 assert labels == bare_labels, "the worker's labels differ from the bare loop's"
                 worker = len(ids) / span
+                ratios.setdefault(name, []).append(worker / bare)
                 per_image = 1000 / len(ids)
                 print(
                     f"{name:9} bare loop {bare:6.1f} images/s, worker {worker:6.1f} images/s = "
@@ -429,6 +435,10 @@ def main() -> None:
                 )
                 if args.verbose:
                     print(log)
+        if args.repeat > 1:
+            for name, values in ratios.items():
+                listed = ", ".join(f"{v:.0%}" for v in values)
+                print(f"{name:9} worker / bare loop: median {np.median(values):.0%} ({listed})")
         print("target: the worker at least 90 % of the bare loop")
     finally:
         if server is not None:

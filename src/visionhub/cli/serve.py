@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from typing import Any
 
 import click
@@ -60,5 +62,22 @@ def serve(host: str, port: int, workers: int | None, threads: int | None) -> Non
             "errorlog": "-",
             "loglevel": "warning",
             "proc_name": "visionhub",
+            "post_worker_init": _end_long_polls_on_sigterm,
         }
     ).run()
+
+
+def _end_long_polls_on_sigterm(worker: Any) -> None:
+    """gunicorn hook: a graceful stop (SIGTERM) also ends this process's long-polls at once,
+    so they answer (with no work, or the request's current state) instead of holding the stop
+    for up to their whole wait and then being cut off."""
+    from visionhub.inference import notify
+
+    graceful = worker.handle_exit
+
+    def handle_exit(signum: int, frame: Any) -> None:
+        # Not from the handler itself: waking takes locks the interrupted code may hold.
+        threading.Thread(target=notify.stop_waiting, name="stop-waiting", daemon=True).start()
+        graceful(signum, frame)
+
+    signal.signal(signal.SIGTERM, handle_exit)

@@ -88,6 +88,8 @@ class Waiters:
 
 work_waiters = Waiters()
 done_waiters = Waiters()
+# Set when this process is stopping: every long-poll answers with what it has, at once.
+stopping = threading.Event()
 _CHANNELS = {WORK_CHANNEL: work_waiters, DONE_CHANNEL: done_waiters}
 
 
@@ -212,6 +214,14 @@ class _Listener:
 listener = _Listener()
 
 
+def stop_waiting() -> None:
+    """End every long-poll of this process now, and any started later (the server is stopping:
+    its graceful stop waits for requests in flight, which should not be sleeping)."""
+    stopping.set()
+    work_waiters.wake(None)
+    done_waiters.wake(None)
+
+
 def release_connection() -> None:
     """Give the thread's database connection back while it sleeps (not inside a transaction)."""
     if not connection.in_atomic_block:
@@ -230,7 +240,8 @@ def wait_for(
 
     Between calls the thread sleeps with no database connection, until a wake-up for one of
     ``keys`` arrives or ``recheck_seconds`` pass (a safety net for wake-ups lost while a
-    listener reconnects). Returns ``check``'s last answer (``None`` on timeout).
+    listener reconnects). Returns ``check``'s last answer (``None`` on timeout, or at once
+    when the process is stopping).
     """
     deadline = time.monotonic() + max(0.0, timeout)
     keys = list(keys)
@@ -240,7 +251,7 @@ def wait_for(
         with waiters.watching(keys) as event:
             result = check()
             remaining = deadline - time.monotonic()
-            if result is not None or remaining <= 0:
+            if result is not None or remaining <= 0 or stopping.is_set():
                 return result
             release_connection()
             event.wait(min(remaining, recheck_seconds))
