@@ -10,6 +10,7 @@ result is hidden until staff decide. ``Notification`` is the e-mail outbox.
 from __future__ import annotations
 
 import uuid
+from typing import ClassVar, Generic, TypeVar, cast
 
 from django.conf import settings
 from django.db import models
@@ -29,6 +30,35 @@ class ResourceType(models.TextChoices):
     FLAVOR = "flavor"
     RESULT = "result"
     CLAIM = "claim"
+
+
+R = TypeVar("R", bound=models.Model)
+
+
+class OneResource(Generic[R]):
+    """For a row with exactly one of the nullable foreign keys ``RESOURCE_FIELDS`` set (each
+    named as its ``ResourceType``): which one, read from the ``*_id`` columns, so that the type
+    and id cost no query and ``resource`` loads only the one row (none if select_related)."""
+
+    RESOURCE_FIELDS: ClassVar[tuple[str, ...]]
+
+    def _resource_field(self) -> str:
+        for name in self.RESOURCE_FIELDS:
+            if getattr(self, f"{name}_id") is not None:
+                return name
+        raise AssertionError(f"{self!r} has none of {self.RESOURCE_FIELDS}")
+
+    @property
+    def resource(self) -> R:
+        return cast(R, getattr(self, self._resource_field()))
+
+    @property
+    def resource_type(self) -> str:
+        return str(ResourceType(self._resource_field()))
+
+    @property
+    def resource_id(self) -> uuid.UUID:
+        return cast(uuid.UUID, getattr(self, f"{self._resource_field()}_id"))
 
 
 def exactly_one(*fields: str) -> Q:
@@ -190,7 +220,7 @@ class BenchmarkResult(Uploaded):
         return f"result {self.id}"
 
 
-class Claim(Uploaded):
+class Claim(OneResource["Benchmark | Site | Flavor | BenchmarkResult"], Uploaded):
     """A user's report that a resource is false or wrong; staff uphold or dismiss it.
 
     ``status`` is ``on_review`` while open, ``approved`` when upheld and ``rejected`` when
@@ -221,25 +251,13 @@ class Claim(Uploaded):
         ]
         indexes = [models.Index(fields=["uploader", "-upload_datetime"], name="claim_uploader")]
 
+    RESOURCE_FIELDS = ("benchmark", "site", "flavor", "result")
+
     def __str__(self) -> str:
         return f"claim {self.pk}"
 
-    @property
-    def resource(self) -> Benchmark | Site | Flavor | BenchmarkResult:
-        found = self.benchmark or self.site or self.flavor or self.result
-        assert found is not None
-        return found
 
-    @property
-    def resource_type(self) -> str:
-        return resource_type_of(self.resource)
-
-    @property
-    def resource_id(self) -> uuid.UUID:
-        return self.resource.pk
-
-
-class Submit(models.Model):
+class Submit(OneResource["Benchmark | Site | Flavor | Claim"], models.Model):
     """A request for review: a new benchmark, site or flavor, or a new claim.
 
     Staff approve or reject it; the decision is applied to the resource in the same
@@ -276,22 +294,10 @@ class Submit(models.Model):
         ]
         indexes = [models.Index(fields=["status", "-upload_datetime"], name="submit_status")]
 
+    RESOURCE_FIELDS = ("benchmark", "site", "flavor", "claim")
+
     def __str__(self) -> str:
         return f"submit {self.pk}"
-
-    @property
-    def resource(self) -> Benchmark | Site | Flavor | Claim:
-        found = self.benchmark or self.site or self.flavor or self.claim
-        assert found is not None
-        return found
-
-    @property
-    def resource_type(self) -> str:
-        return resource_type_of(self.resource)
-
-    @property
-    def resource_id(self) -> uuid.UUID:
-        return self.resource.pk
 
 
 class Notification(models.Model):
