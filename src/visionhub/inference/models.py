@@ -81,9 +81,16 @@ class ClassificationRequest(models.Model):
         related_name="classification_requests",
         db_index=False,  # led by the (deployment, status, completed_at) index
     )
+    # A version with open requests cannot be deleted (registry's delete_version refuses); once
+    # it is, the history keeps its "name:version" in ``model_ref``.
     model_version = models.ForeignKey(
-        "registry.ModelVersion", on_delete=models.PROTECT, related_name="classification_requests"
+        "registry.ModelVersion",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="classification_requests",
     )
+    model_ref = models.CharField(max_length=250, blank=True, default="")
     image_sha256 = models.CharField(max_length=64)
     image = models.ForeignKey(
         "datasets.Image",

@@ -236,10 +236,25 @@ def _insert(
 def delete_version(version: ModelVersion) -> None:
     """Delete a version and, after the commit, the blobs no other version references.
 
-    Refused with ``version_in_use`` (409) while a deployment serves it.
+    Refused with ``version_in_use`` (409) while a deployment serves it or a classification
+    routed to it is still pending or assigned. Finished classifications keep their history:
+    they name the version as ``model_ref`` ("name:version") from then on.
     """
+    from visionhub.inference.models import ClassificationRequest
+    from visionhub.inference.models import Status as RequestStatus
+
     with transaction.atomic():
         shas = set(version.files.values_list("sha256", flat=True))
+        requests = ClassificationRequest.objects.filter(model_version=version)
+        waiting = requests.filter(status__in=[RequestStatus.PENDING, RequestStatus.ASSIGNED])
+        if waiting.exists():
+            raise Conflict(
+                "version_in_use",
+                f"version {version.version} of {version.definition.name!r} has classifications "
+                "still waiting to be done",
+                details={"open_classifications": waiting.count()},
+            )
+        requests.update(model_ref=f"{version.definition.name}:{version.version}")
         try:
             version.delete()
         except ProtectedError as exc:
