@@ -15,17 +15,20 @@ from typing import Any
 import httpx
 from tests.conftest import Person, PersonFactory, start_server
 from tests.helpers import unique, wait_until
+from tests.inference.helpers import deploy
 
 from visionhub.inference.models import Worker
 
 
 def test_a_stopping_server_answers_the_claims_that_wait(
     process_env: dict[str, str],
+    alice: Person,
     make_person: PersonFactory,
     committed: Callable[[], AbstractContextManager[None]],
     tmp_path: Path,
 ) -> None:
     worker: Person = make_person("poller", worker=True)
+    idle = deploy(alice)  # a deployment nobody submits to: the claim can only wait
     own = start_server(process_env, tmp_path)
     name = unique("waiting")
     answers: list[Any] = []
@@ -34,7 +37,12 @@ def test_a_stopping_server_answers_the_claims_that_wait(
         try:
             response = httpx.post(
                 f"{own.api}/worker/claim",
-                json={"max": 4, "wait": 50, "worker": {"name": name, "version": "test"}},
+                json={
+                    "max": 4,
+                    "wait": 50,
+                    "deployments": [idle],
+                    "worker": {"name": name, "version": "test"},
+                },
                 headers={"Authorization": f"Bearer {worker.token}"},
                 timeout=120,
             )

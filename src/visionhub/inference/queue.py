@@ -523,7 +523,10 @@ def submit_results(user: User, answers: Sequence[Answer]) -> list[Verdict]:
         ledger.requests, tokens = lock_requests_of_tokens(
             hash_secret(a.dispatch_token) for a in answers
         )
-        models = recent.models.get_many(r.model_version_id for r in ledger.requests.values())
+        # Open requests always have their version (it cannot be deleted while they wait).
+        models = recent.models.get_many(
+            r.model_version_id for r in ledger.requests.values() if r.model_version_id is not None
+        )
         votes = votes_of([r for r in ledger.requests.values() if r.replication > 1])
         for answer in answers:
             token = tokens.get(hash_secret(answer.dispatch_token))
@@ -531,7 +534,7 @@ def submit_results(user: User, answers: Sequence[Answer]) -> list[Verdict]:
             scores = None
             if reason is None and token is not None:
                 request = ledger.requests[token.request_id]
-                model = models.get(request.model_version_id)
+                model = models.get(request.model_version_id) if request.model_version_id else None
                 reason, scores = check_answer(answer, model["classes"] if model else [])
             if reason is not None or token is None:
                 verdicts.append(Verdict(answer.request_id, "rejected", reason))
