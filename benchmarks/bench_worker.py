@@ -9,10 +9,17 @@ mobile-size classifier).
   (with reduced-size JPEG decoding) on ``--concurrency`` threads and run through one onnxruntime
   session in batches of ``--batch``; no network, no queue, no cache. The upper bound of what the
   worker can do on the same CPUs.
-- **worker**: a real ``visionhub serve`` (SQLite, in a temporary VISIONHUB_HOME), the images
-  submitted as classification requests, and one ``visionhub worker`` process (cold cache) that
-  claims them, downloads them, classifies them and sends the results. Its rate is measured on
-  the server's clock, from the first claim to the last result.
+- **worker**: a real ``visionhub serve`` (SQLite, in a temporary VISIONHUB_HOME) and one
+  long-lived ``visionhub worker`` process (started once, warmed up on a few requests, cold
+  image cache). The images are uploaded to a dataset beforehand; each round queues its images
+  with one ``POST /classifications/batch`` (all appear at once), and the worker's rate is taken
+  on the server's clock, from the round's first claim to its last result.
+
+The two alternate in rounds (``--rounds``, each on its own ``--images`` new images: bare loop,
+then worker, on the same images), so a machine whose load changes from second to second
+affects both alike; the figures are the totals over all rounds, and each round's ratio is
+printed too. CPU time per image is read from the kernel for the bare loop (this process), the
+worker process and the server processes.
 
 Two set-ups, each with its own bare loop:
 
@@ -22,8 +29,8 @@ Two set-ups, each with its own bare loop:
 
 Target (issue 5): the worker at least 90 % of the bare loop. Usage::
 
-    .venv/bin/python benchmarks/bench_worker.py [--model small|medium] [--images 400]
-        [--batch 16] [--concurrency 4] [--repeat 3]
+    .venv/bin/python benchmarks/bench_worker.py [--model small|medium] [--images 100]
+        [--rounds 6] [--batch 16] [--concurrency 4]
 """
 
 from __future__ import annotations
@@ -237,36 +244,31 @@ def deploy(api: httpx.Client, model_bytes: bytes) -> None:
     check(api.post("/deployments", json={"name": "bench", "model": "bench-cnn", "version": 1}))
 
 
-def submit(api: httpx.Client, images: list[bytes]) -> list[int]:
-    """Queue every image for ``bench``; the request ids, in order."""
+def upload(api: httpx.Client, images: list[bytes]) -> list[int]:
+    """Upload every image to a new dataset; the dataset image ids, in order."""
+    dataset = check(api.post("/datasets", json={"name": "bench-images"}))["id"]
 
     def one(data: bytes) -> int:
-        body = check(
-            api.post(
-                "/classifications",
-                data={"deployment": "bench"},
-                files={"file": ("image.jpg", data, "image/jpeg")},
-            )
-        )
-        return int(body["id"])
+        files = {"file": ("image.jpg", data, "image/jpeg")}
+        return int(check(api.post(f"/datasets/{dataset}/images", files=files))["id"])
 
     with ThreadPoolExecutor(8) as pool:
         return list(pool.map(one, images))
 
 
-def worker_run(
-    url: str,
-    token: str,
-    env: dict[str, str],
-    count: int,
-    cache: Path,
-    extra: list[str],
-    cpus: set[int],
-) -> tuple[float, str]:
-    """Images/s of one worker process (on ``cpus``) from its start to its exit after ``count``
-    jobs."""
-    started = time.perf_counter()
-    done = subprocess.run(
+def queue(api: httpx.Client, image_ids: list[int]) -> list[int]:
+    """Queue these dataset images for ``bench`` in one call; the request ids, in order."""
+    body = check(
+        api.post("/classifications/batch", json={"deployment": "bench", "image_ids": image_ids})
+    )
+    return [int(i) for i in body["ids"]]
+
+
+def start_worker(
+    url: str, token: str, env: dict[str, str], cache: Path, extra: list[str], cpus: set[int]
+) -> subprocess.Popen[str]:
+    """A ``visionhub worker`` process on ``cpus`` that runs until it is stopped."""
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -276,22 +278,16 @@ def worker_run(
             url,
             "--token",
             token,
-            "--max-jobs",
-            str(count),
             "--cache-dir",
             str(cache),
             *extra,
         ],
         env=env,
-        capture_output=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
         text=True,
-        check=False,
         preexec_fn=lambda: os.sched_setaffinity(0, cpus),
     )
-    elapsed = time.perf_counter() - started
-    if done.returncode != 0:
-        raise SystemExit(f"worker exited {done.returncode}:\n{done.stderr[-3000:]}")
-    return count / elapsed, done.stderr
 
 
 def collect(api: httpx.Client, ids: list[int]) -> tuple[list[str], float]:
@@ -343,21 +339,20 @@ def pin(pid: int, cpus: set[int]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--images", type=int, default=400)
+    parser.add_argument("--images", type=int, default=100, help="new images per round")
+    parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--model", choices=sorted(MODELS), default="small")
-    parser.add_argument(
-        "--repeat", type=int, default=1, help="runs of each set-up (bare loop, then worker)"
-    )
     parser.add_argument("--verbose", action="store_true", help="print the workers' logs")
     args = parser.parse_args()
 
-    images = make_images(args.images)
-    model_bytes = cnn(MODELS[args.model])
     every = os.sched_getaffinity(0)
     worker_cpus = every - {min(every)}
     setups = [("own cores", worker_cpus), ("shared", every)] if worker_cpus else [("shared", every)]
+    per_setup = args.images * args.rounds
+    images = make_images(per_setup * len(setups) + args.batch, seed=1)
+    model_bytes = cnn(MODELS[args.model])
     home = Path(tempfile.mkdtemp(prefix="visionhub-bench-worker-"))
     server = None
     try:
@@ -368,9 +363,9 @@ def main() -> None:
         alice = make_token(env, "alice")
         worker_token = make_token(env, "bench-worker", "--worker")
         print(
-            f"images: {len(images)} JPEGs 1024x768 ({sum(map(len, images)) / len(images) / 1024:.0f}"
-            f" KB each), model: {args.model} CNN 3x224x224, batch {args.batch}, concurrency "
-            f"{args.concurrency}, {len(every)} CPUs"
+            f"images: JPEGs 1024x768 ({sum(map(len, images)) / len(images) / 1024:.0f} KB each), "
+            f"{args.rounds} rounds of {args.images} new images per set-up; model: {args.model} "
+            f"CNN 3x224x224, batch {args.batch}, concurrency {args.concurrency}, {len(every)} CPUs"
         )
         print(
             f"JPEG decode to 224x224: full {full_ms:.1f} ms, reduced (draft) {reduced_ms:.1f} ms"
@@ -380,31 +375,12 @@ def main() -> None:
             base_url=f"{url}/api/v1", timeout=120, headers={"Authorization": f"Bearer {alice}"}
         ) as api:
             deploy(api, model_bytes)
-            # The CPU a worker spends starting (imports, model load, first claim), measured on
-            # one request, is taken out of the CPU per image below.
-            submit(api, images[:1])
-            cpu = cpu_seconds(resource.RUSAGE_CHILDREN)
-            worker_run(url, worker_token, env, 1, home / "cache-start", [], every)
-            start_cpu = cpu_seconds(resource.RUSAGE_CHILDREN) - cpu
-            runs = [(name, cpus) for name, cpus in setups for _ in range(args.repeat)]
-            ratios: dict[str, list[float]] = {}
-            for n, (name, cpus) in enumerate(runs):
+            ids = upload(api, images)
+            warm_ids, ids = ids[: args.batch], ids[args.batch :]
+            warm_images, images = images[: args.batch], images[args.batch :]
+            for n, (name, cpus) in enumerate(setups):
                 threads = len(cpus) if cpus != every else 0
                 pin(server.pid, every - cpus or every)
-                os.sched_setaffinity(0, cpus)
-                cpu = cpu_seconds(resource.RUSAGE_SELF)
-                bare, bare_labels = bare_loop(
-                    model_path,
-                    images,
-                    batch=args.batch,
-                    concurrency=args.concurrency,
-                    threads=threads,
-                )
-                bare_cpu = cpu_seconds(resource.RUSAGE_SELF) - cpu
-                os.sched_setaffinity(0, every)
-                ids = submit(api, images)
-                cpu = cpu_seconds(resource.RUSAGE_CHILDREN)
-                server_cpu = tree_cpu_seconds(server.pid)
                 extra = [
                     "--batch",
                     str(args.batch),
@@ -413,38 +389,104 @@ def main() -> None:
                     "--threads",
                     str(threads),
                 ]
-                wall, log = worker_run(
-                    url, worker_token, env, len(ids), home / f"cache{n}", extra, cpus
-                )
-                worker_cpu = cpu_seconds(resource.RUSAGE_CHILDREN) - cpu - start_cpu
-                server_cpu = tree_cpu_seconds(server.pid) - server_cpu
-                labels, span = collect(api, ids)
-                assert labels == bare_labels, "the worker's labels differ from the bare loop's"
-                worker = len(ids) / span
-                ratios.setdefault(name, []).append(worker / bare)
-                per_image = 1000 / len(ids)
-                print(
-                    f"{name:9} bare loop {bare:6.1f} images/s, worker {worker:6.1f} images/s = "
-                    f"{worker / bare:.0%} (with process start-up: {wall:.1f} images/s); "
-                    "labels identical"
-                )
-                print(
-                    f"{'':9} CPU per image: bare loop {bare_cpu * per_image:.2f} ms, worker "
-                    f"{worker_cpu * per_image:.2f} ms (= {bare_cpu / worker_cpu:.0%}; start-up of "
-                    f"{start_cpu:.2f} s left out), server {server_cpu * per_image:.2f} ms"
-                )
+                worker = start_worker(url, worker_token, env, home / f"cache{n}", extra, cpus)
+                try:
+                    # Start-up (imports, model download, session) is left out of the figures.
+                    collect(api, queue(api, warm_ids))
+                    totals = measure_rounds(
+                        api,
+                        server.pid,
+                        worker.pid,
+                        model_path,
+                        images[n * per_setup : (n + 1) * per_setup],
+                        ids[n * per_setup : (n + 1) * per_setup],
+                        cpus=cpus,
+                        every=every,
+                        args=args,
+                        threads=threads,
+                        name=name,
+                    )
+                except BaseException:
+                    worker.terminate()
+                    print(worker.communicate(timeout=60)[1][-5000:], file=sys.stderr)
+                    raise
+                finally:
+                    worker.terminate()
+                    _, log = worker.communicate(timeout=60)
+                if worker.returncode != 0:
+                    raise SystemExit(f"worker exited {worker.returncode}:\n{log[-3000:]}")
                 if args.verbose:
                     print(log)
-        if args.repeat > 1:
-            for name, values in ratios.items():
-                listed = ", ".join(f"{v:.0%}" for v in values)
-                print(f"{name:9} worker / bare loop: median {np.median(values):.0%} ({listed})")
-        print("target: the worker at least 90 % of the bare loop")
+                print(totals)
+            del warm_images
+        print("target: the worker at least 90 % of the bare loop (own cores)")
     finally:
         if server is not None:
             server.terminate()
             server.wait(30)
         shutil.rmtree(home, ignore_errors=True)
+
+
+def process_cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_rounds(
+    api: httpx.Client,
+    server_pid: int,
+    worker_pid: int,
+    model_path: Path,
+    images: list[bytes],
+    ids: list[int],
+    *,
+    cpus: set[int],
+    every: set[int],
+    args: argparse.Namespace,
+    threads: int,
+    name: str,
+) -> str:
+    """Alternate bare loop and worker over ``args.rounds`` rounds; the summary line."""
+    bare_time = worker_time = bare_cpu = worker_cpu = server_cpu = 0.0
+    ratios = []
+    for r in range(args.rounds):
+        part = slice(r * args.images, (r + 1) * args.images)
+        os.sched_setaffinity(0, cpus)
+        cpu = cpu_seconds(resource.RUSAGE_SELF)
+        rate, bare_labels = bare_loop(
+            model_path,
+            images[part],
+            batch=args.batch,
+            concurrency=args.concurrency,
+            threads=threads,
+        )
+        bare_cpu += cpu_seconds(resource.RUSAGE_SELF) - cpu
+        os.sched_setaffinity(0, every)
+        bare_time += args.images / rate
+        worker_before = process_cpu_seconds(worker_pid)
+        server_before = tree_cpu_seconds(server_pid)
+        requests = queue(api, ids[part])
+        labels, span = collect(api, requests)
+        worker_cpu += process_cpu_seconds(worker_pid) - worker_before
+        server_cpu += tree_cpu_seconds(server_pid) - server_before
+        assert labels == bare_labels, "the worker's labels differ from the bare loop's"
+        worker_time += span
+        ratios.append((args.images / span) / rate)
+        print(
+            f"{name:9} round {r + 1}: bare loop {rate:6.1f} images/s, worker "
+            f"{args.images / span:6.1f} images/s = {ratios[-1]:.0%}"
+        )
+    count = args.images * args.rounds
+    per_image = 1000 / count
+    bare, worker = count / bare_time, count / worker_time
+    return (
+        f"{name:9} TOTAL bare loop {bare:6.1f} images/s, worker {worker:6.1f} images/s = "
+        f"{worker / bare:.0%} (rounds: median {np.median(ratios):.0%}, "
+        f"{min(ratios):.0%}-{max(ratios):.0%}); labels identical\n"
+        f"{'':9} CPU per image: bare loop {bare_cpu * per_image:.2f} ms, worker "
+        f"{worker_cpu * per_image:.2f} ms (= {bare_cpu / worker_cpu:.0%}), server "
+        f"{server_cpu * per_image:.2f} ms (the server's includes queueing the requests)"
+    )
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -352,11 +352,14 @@ def claim_or_wait(
     limit: int,
     wait: float,
     deployment_ids: Sequence[int] | None = None,
+    still_wanted: Callable[[], bool] | None = None,
 ) -> list[Claimed]:
     """``claim``, and if nothing is queued, long-poll up to ``wait`` seconds (at most 60).
 
     While waiting, the thread holds no database connection; it re-checks when a submission
-    (in any process) announces work, so it answers within moments of work arriving.
+    (in any process) announces work, so it answers within moments of work arriving. Before
+    each re-check ``still_wanted()`` is asked (is the client still connected?): if not, the
+    poll ends with nothing claimed, so no work is leased to a worker that is gone.
     """
     wait = max(0.0, min(wait, MAX_WAIT_SECONDS))
     keys: list[Any] = [notify.ANY] if deployment_ids is None else list(deployment_ids)
@@ -364,7 +367,13 @@ def claim_or_wait(
     # re-checks first look with a plain read. On PostgreSQL an empty claim is as cheap.
     peek_first = connection.vendor != "postgresql"
 
+    first = True
+
     def check() -> list[Claimed] | None:
+        nonlocal first
+        if not first and still_wanted is not None and not still_wanted():
+            return []  # ends the wait
+        first = False
         expire_leases_if_due()  # expired leases are what a waiting worker may be waiting for
         if peek_first and not has_work(user, deployment_ids=deployment_ids):
             return None

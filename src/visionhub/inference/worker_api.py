@@ -14,6 +14,7 @@ from ninja import Router
 
 from visionhub.accounts.auth import current_user
 from visionhub.accounts.models import User
+from visionhub.api.connection import client_connected
 from visionhub.inference import queue, recent
 from visionhub.inference.access import require_worker
 from visionhub.inference.schemas import (
@@ -49,7 +50,14 @@ def claim(request: HttpRequest, body: ClaimIn) -> dict[str, Any]:
     ids = None
     if body.deployments is not None:
         ids = list(recent.deployments.get_many(body.deployments).values())
-    claimed = queue.claim_or_wait(user, worker, limit=body.max, wait=body.wait, deployment_ids=ids)
+    claimed = queue.claim_or_wait(
+        user,
+        worker,
+        limit=body.max,
+        wait=body.wait,
+        deployment_ids=ids,
+        still_wanted=lambda: client_connected(request),
+    )
     return {"jobs": _jobs(request, claimed)}
 
 
