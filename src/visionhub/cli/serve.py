@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 import threading
 from typing import Any
@@ -47,6 +48,12 @@ def serve(host: str, port: int, workers: int | None, threads: int | None) -> Non
         def load(self) -> Any:
             return application
 
+    # Django, the API and their modules are loaded now and live as long as the process: keep
+    # them out of the cyclic garbage collector's full passes (the workers fork from here and
+    # inherit this). A full pass otherwise walks them all again every few thousand new
+    # objects, which made decoding a batch of 10,000 annotations a third slower.
+    gc.collect()
+    gc.freeze()
     # Threads, not async: every long-poll (claim, ?wait=) holds one thread while it waits, and
     # releases its database connection between polls, so a few hundred can wait at once.
     Server(

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, QuerySet
 
+from visionhub.core import db
 from visionhub.datasets.models import Annotation, AnnotationCount, Dataset, Image, LabelSet
 
 # Increment-or-insert, one statement per (label set, category); the same SQL runs on
@@ -52,10 +53,14 @@ def subtract(annotations: QuerySet[Annotation]) -> None:
 def mark_annotated(image_ids: Iterable[int]) -> None:
     """Flag these images as having annotations (only those not flagged yet are written)."""
     ids = sorted(set(image_ids))
-    for start in range(0, len(ids), _CHUNK):
-        Image.objects.filter(pk__in=ids[start : start + _CHUNK], annotated=False).update(
-            annotated=True
-        )
+    table = connection.ops.quote_name(Image._meta.db_table)
+    with connection.cursor() as cursor:
+        for start in range(0, len(ids), _CHUNK):
+            condition, params = db.id_in("id", ids[start : start + _CHUNK])
+            cursor.execute(
+                f"UPDATE {table} SET annotated = %s WHERE annotated = %s AND {condition}",  # noqa: S608
+                [True, False, *params],
+            )
 
 
 def unmark_bare(images: QuerySet[Image]) -> None:
