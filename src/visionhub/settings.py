@@ -217,6 +217,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "visionhub.api.middleware.ErrorEnvelopeMiddleware",
+    "visionhub.api.middleware.StorableTextMiddleware",
 ]
 
 ROOT_URLCONF = "visionhub.urls"

@@ -12,13 +12,13 @@ from tests.benchmarks.conftest import c_ray_results, c_ray_schema
 
 from visionhub.benchmarks.services import inference_schema
 from visionhub.benchmarks.validation import (
-    check_json_values,
     check_schema,
     schema_hash,
     validate_result,
     validator_cache,
 )
 from visionhub.core.errors import Invalid
+from visionhub.core.text import check_json_values
 
 
 def _validate(schema: dict[str, Any], document: Any, benchmark_id: uuid.UUID | None = None) -> None:

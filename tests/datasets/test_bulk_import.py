@@ -157,3 +157,23 @@ def test_the_uncategorized_section_of_a_coco_file_is_imported(
     assert report.annotations == 2
     notes = alice.client.iter_annotations(report.dataset["id"], report.label_set["id"])  # type: ignore[index]
     assert sorted(n["caption"] for n in notes) == ["", "a cat on a mat"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "where"),
+    [
+        ({"caption": "nul\x00here"}, "caption"),
+        ({"compare_result": {"note": "nul\x00"}}, "compare_result.note"),
+        ({"compare_result": {"\x00": 1}}, "compare_result"),
+    ],
+)
+def test_text_postgresql_cannot_hold_is_refused_on_every_database(
+    setup: Setup, fields: dict[str, Any], where: str
+) -> None:
+    before = setup.count()
+    for path in (f"/datasets/{setup.dataset}/annotations", f"/images/{setup.image}/annotations"):
+        response = setup.person.http.post(path, json={"annotations": [setup.note(**fields)]})
+
+        error = assert_error(response, 422, "invalid_json_value")
+        assert error["details"]["path"] == f"$.annotations[0].{where}"
+    assert setup.count() == before

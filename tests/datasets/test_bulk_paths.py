@@ -1,5 +1,6 @@
 """The shortcuts of bulk imports give the same answers as the careful paths, in process (no
-server, no database): the fast annotation check, the section scan, the client's encoder."""
+server, no database): the typed decoding and check of bulk bodies, the section scan, the
+client's encoder."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import orjson
 import pytest
 
@@ -46,14 +48,46 @@ ODD_VALUES: list[Any] = [
 FIELDS = [*annotations.FIELDS, "colour"]
 
 
+def _comparable(row: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
+    """``row`` with its polygons' JSON text decoded (both paths write the same JSON, not
+    always the same text: ``1e+16`` and ``1e16``)."""
+    if row is None or row[10] is None:
+        return row
+    return (*row[:10], json.loads(row[10]), *row[11:])
+
+
 def agree(item: Any) -> tuple[Any, Any]:
-    """The fast path's row for ``item`` and the careful path's, after checking they agree:
-    the fast path either steps aside (None) or gives exactly the careful path's row."""
-    fast = annotations._fast_row(item, CONTEXT)
-    errors, careful = annotations._check(item, None, CONTEXT)
+    """The typed path's row for ``item`` sent in a JSON body and the careful path's, after
+    checking they agree: the typed path refuses the body only when it is not plain JSON or
+    not of the annotation's types (the careful path then answers), and takes the item only
+    with exactly the careful path's row; when it steps aside, ``_check`` of what it decoded
+    accepts and refuses what ``_check`` of the plain JSON does, with the same row."""
+    body = json.dumps({"annotations": [item]}).encode()  # NaN and Infinity: not JSON
+    try:
+        plain = orjson.loads(body)["annotations"][0]
+    except orjson.JSONDecodeError:
+        plain = None
+    try:
+        typed = annotations._BODY.decode(body).annotations[0]
+    except msgspec.DecodeError:
+        typed = None
+    if plain is None:
+        assert typed is None, item
+        return None, None
+    errors, careful = annotations._check(plain, None, CONTEXT)
+    if typed is None:
+        assert errors, item  # the types were wrong: the careful path says which
+        return None, careful
+    fast = annotations._typed_row(typed, CONTEXT)
     if fast is not None:
         assert errors == [], (item, errors)
-        assert fast == careful, item
+        assert _comparable(fast) == _comparable(careful), item
+    else:
+        # The typed path's own check of the item; if it refuses, the service answers with
+        # the careful path's check of the plain JSON.
+        typed_errors, row = annotations._check(typed.as_dict(), None, CONTEXT)
+        assert bool(typed_errors) == bool(errors), (item, typed_errors, errors)
+        assert _comparable(row) == _comparable(careful), item
     return fast, careful
 
 
@@ -86,6 +120,15 @@ def test_the_fast_path_agrees_on_random_annotations() -> None:
         agree(item)
     for item in (7, "x", None, [VALID], {**VALID, "segmentation": [[1.0] * 5 + [NAN]]}):
         agree(item)
+
+
+def test_the_typed_path_takes_other_valid_shapes_through_the_checks() -> None:
+    with_keypoints = {"image_id": 1, "label_set_id": 5, "category_id": 11,
+                      "keypoints": [1, 2, 2, 3, 4, 1]}  # fmt: skip
+    rle = {**VALID, "segmentation": {"size": [H, W], "counts": [W * H]}, "area": None}
+    for item in (with_keypoints, rle, {**VALID, "compare_result": {"iou": 0.5}}):
+        fast, careful = agree(item)
+        assert fast is None and careful is not None, item
 
 
 def test_image_ids_are_collected_without_taking_true_for_1() -> None:

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
-from django.db import DatabaseError, OperationalError, connection
+from django.db import DatabaseError, DataError, OperationalError, connection
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError
@@ -134,6 +134,15 @@ def on_database_busy(request: HttpRequest, exc: OperationalError) -> HttpRespons
     response = envelope(request, 503, "database_busy", "the database is busy; retry shortly")
     response["Retry-After"] = "1"
     return response
+
+
+@api.exception_handler(DataError)
+def on_data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
+    # What StorableTextMiddleware cannot see before the handler (a multipart form field) and
+    # PostgreSQL refuses: text with NUL. The service's transaction is rolled back already.
+    if "NUL" in str(exc) or "\\u0000" in str(exc):
+        return envelope(request, 400, "invalid_text", "text may not hold NUL characters")
+    return on_unexpected(request, exc)
 
 
 @api.exception_handler(Exception)

@@ -37,13 +37,13 @@ from visionhub.benchmarks.models import (
 )
 from visionhub.benchmarks.notifications import notify
 from visionhub.benchmarks.validation import (
-    check_json_values,
     check_schema,
     schema_hash,
     validate_result,
 )
 from visionhub.core.errors import Conflict, Forbidden, Invalid
 from visionhub.core.slugs import validate_slug
+from visionhub.core.text import check_json_values
 
 # A docker reference without the tag: optional registry host[:port]/, then path components.
 IMAGE_RE = re.compile(r"^(?:[A-Za-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+|/)[a-z0-9]+)*$")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
@@ -28,6 +27,7 @@ from jsonschema.exceptions import SchemaError  # type: ignore[import-untyped]
 from jsonschema.protocols import Validator  # type: ignore[import-untyped]
 
 from visionhub.core.errors import Invalid
+from visionhub.core.text import json_path
 
 # Listing more than this many violations helps nobody; the count says how many there were.
 MAX_LISTED_VIOLATIONS = 1000
@@ -39,13 +39,6 @@ def schema_hash(schema: dict[str, Any]) -> str:
     """A stable digest of a schema (key order does not matter)."""
     canonical = json.dumps(schema, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _path(parts: Iterator[Any] | list[Any]) -> str:
-    out = "$"
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out
 
 
 def _walk_refs(node: Any, where: list[Any]) -> Iterator[tuple[list[Any], str]]:
@@ -82,11 +75,11 @@ def check_schema(schema: Any) -> None:
             cls = _validator_class(schema)
             meta = cls(cls.META_SCHEMA)
             problems.extend(
-                {"path": _path(error.absolute_path), "message": error.message}
+                {"path": json_path(error.absolute_path), "message": error.message}
                 for error in meta.iter_errors(schema)
             )
         problems.extend(
-            {"path": _path(at), "message": f"only local references (#...) are allowed: {ref!r}"}
+            {"path": json_path(at), "message": f"only local references (#...) are allowed: {ref!r}"}
             for at, ref in _walk_refs(schema, [])
             if not ref.startswith("#")
         )
@@ -94,7 +87,7 @@ def check_schema(schema: Any) -> None:
             try:
                 _compile(schema)
             except SchemaError as exc:
-                problems.append({"path": _path(exc.absolute_path), "message": exc.message})
+                problems.append({"path": json_path(exc.absolute_path), "message": exc.message})
             except Exception as exc:
                 problems.append({"path": "$", "message": f"cannot compile the schema: {exc}"})
     if problems:
@@ -209,29 +202,3 @@ def validate_result(benchmark_id: UUID, schema: dict[str, Any], digest: str, doc
         f"the result does not match the benchmark's JSON Schema ({count} violations)",
         details={"violations": listed, "count": count},
     )
-
-
-def check_json_values(document: Any) -> None:
-    """Refuse what JSON databases cannot store: NaN/Infinity and NUL characters (422)."""
-    stack: list[tuple[Any, list[Any]]] = [(document, [])]
-    while stack:
-        node, at = stack.pop()
-        if isinstance(node, float) and not math.isfinite(node):
-            raise Invalid(
-                "invalid_json_value",
-                "NaN and Infinity are not JSON numbers",
-                details={"path": _path(at)},
-            )
-        if isinstance(node, str) and "\x00" in node:
-            raise Invalid(
-                "invalid_json_value", "strings may not hold NUL", details={"path": _path(at)}
-            )
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if "\x00" in key:
-                    raise Invalid(
-                        "invalid_json_value", "keys may not hold NUL", details={"path": _path(at)}
-                    )
-                stack.append((value, [*at, key]))
-        elif isinstance(node, list):
-            stack.extend((value, [*at, i]) for i, value in enumerate(node))

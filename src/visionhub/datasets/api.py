@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from typing import IO, Any
 
-import orjson
 from django.http import HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from ninja import File, Form, Query, Router, Schema
@@ -313,27 +312,14 @@ def flag_image(request: HttpRequest, image_id: int, body: FlagIn) -> Any:
 # --- annotations ----------------------------------------------------------------------------
 
 
-# Bulk annotation bodies are decoded here and checked by the service, field by field, instead
-# of by pydantic: a third of the time on 10,000 annotations, and one error shape with indexes.
+# Bulk annotation bodies are decoded and checked by the service, field by field, instead of by
+# pydantic: a fraction of the time on 10,000 annotations, and one error shape with indexes.
 ANNOTATIONS_BODY = {
     "requestBody": {
         "required": True,
         "content": {"application/json": {"schema": AnnotationsIn.model_json_schema()}},
     }
 }
-
-
-def _annotation_items(request: HttpRequest) -> list[Any]:
-    try:
-        # orjson: a bulk body of 10,000 annotations decodes in a third of ``json``'s time. It
-        # refuses what is not JSON (NaN, Infinity, lone surrogates), which ``json`` let in.
-        body = orjson.loads(request.body)
-    except orjson.JSONDecodeError:
-        raise Invalid("invalid_json", "the request body is not valid JSON") from None
-    items = body.get("annotations") if isinstance(body, dict) else None
-    if not isinstance(items, list):
-        raise Invalid("invalid_body", 'the body must be {"annotations": [...]}')
-    return items
 
 
 @router.post(
@@ -346,8 +332,7 @@ def create_annotations(request: HttpRequest, dataset_id: int) -> tuple[int, Any]
     violation answers 422 ``invalid_annotations`` with ``details.errors`` = ``[{index, field,
     reason}, …]``."""
     dataset = access.get_dataset_for(current_user(request), dataset_id, write=True)
-    items = _annotation_items(request)
-    return 201, {"created": annotation_service.create_annotations(dataset, items)}
+    return 201, {"created": annotation_service.create_annotations_json(dataset, request.body)}
 
 
 @router.get("/datasets/{dataset_id}/annotations", response=Page[AnnotationOut])
@@ -386,7 +371,7 @@ def image_annotations(
 def create_image_annotations(request: HttpRequest, image_id: int) -> tuple[int, Any]:
     """Add annotations to one image (their ``image_id`` is ignored), all or none."""
     image = access.get_image_for(current_user(request), image_id, write=True)
-    items = _annotation_items(request)
+    items = annotation_service.decode_body(request.body)
     created = annotation_service.create_image_annotations(image, items)
     return 201, {"annotations": created}
 

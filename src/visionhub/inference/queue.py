@@ -19,7 +19,6 @@ How requests change as leases end, and the bulk writes, are in ``ledger.py``.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -33,6 +32,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from visionhub.accounts.models import User
+from visionhub.core import db
 from visionhub.core.hashing import hash_secret, new_secret
 from visionhub.inference import notify, quorum, recent
 from visionhub.inference.ledger import (
@@ -185,14 +185,6 @@ def lease_duration() -> timedelta:
     return timedelta(seconds=settings.LEASE_SECONDS)
 
 
-def _id_list_filter(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
-    """``column IN ids`` with one parameter whatever the number of ids."""
-    if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)", [list(ids)]
-    # ``column`` is one of this module's constants, never client input.
-    return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(list(ids))]  # noqa: S608
-
-
 def queue_sql(
     template: str, *, user_id: int, limit: int, deployment_ids: Sequence[int] | None
 ) -> tuple[str, list[Any]]:
@@ -201,7 +193,7 @@ def queue_sql(
     filters = ""
     filter_params: list[Any] = []
     if deployment_ids is not None:
-        clause, filter_params = _id_list_filter("q.deployment_id", deployment_ids)
+        clause, filter_params = db.id_in("q.deployment_id", deployment_ids)
         filters = "AND " + clause
     trust = [quorum.MIN_VOTES, float(settings.WORKER_MIN_AGREEMENT), user_id]
     sql = template.replace("{filters}", filters)

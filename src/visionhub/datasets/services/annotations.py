@@ -3,26 +3,29 @@
 ``create_annotations`` takes up to ``MAX_PER_REQUEST`` annotations, checks every one against its
 image, category and label set (``geometry``), and either inserts them all in one transaction or
 raises ``invalid_annotations`` listing every violation as ``{index, field, reason}``. Rows go in
-with one ``COPY`` on PostgreSQL and one ``executemany`` on SQLite: the fastest insert each
-database has, measured against the raw figure by ``benchmarks/bench_import.py``.
+with one ``COPY`` on PostgreSQL and multi-row ``INSERT`` statements on SQLite: the fastest
+insert each database has, measured against the raw figure by ``benchmarks/bench_import.py``.
 
-Most annotations of a bulk import have one shape (ids, a box, polygons, an area): ``_fast_row``
-checks that shape in one tight function and builds its row; anything else, and anything it
-doubts, goes through ``_check``, which names every violation. Both accept exactly the same
-annotations (``_fast_row`` only ever says "not sure"), so the error answer does not depend on
-which path an annotation took.
+A JSON body (``create_annotations_json``, what the API's bulk endpoint takes) is decoded by
+msgspec straight into typed structs, its geometry left as raw JSON text; most annotations of
+a bulk import (ids, a box, polygons, an area) then need a few comparisons each (``_typed_row``).
+Anything else, and anything that path doubts, goes through ``_check``, which names every
+violation. Both accept exactly the same annotations with the same rows, so the answer does not
+depend on which path an annotation took.
 """
 
 from __future__ import annotations
 
 import json
-import math
+import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO, Any
+from itertools import chain
+from typing import IO, Annotated, Any
 
+import msgspec
 import orjson
 from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
@@ -135,11 +138,16 @@ def _context(dataset: Dataset, items: Sequence[Any], image: Image | None) -> _Co
         sizes = {image.pk: (image.width, image.height)}
     else:
         sizes = _image_sizes(dataset, _ints(items, "image_id"))
+    return _context_for(dataset, sizes, _ints(items, "matched_gt_id"))
+
+
+def _context_for(
+    dataset: Dataset, sizes: dict[int, tuple[int, int]], matched: list[int]
+) -> _Context:
     keypoint_names = dict(
         Category.objects.filter(dataset=dataset).values_list("pk", "keypoint_names")
     )
     label_sets = set(LabelSet.objects.filter(dataset=dataset).values_list("pk", flat=True))
-    matched = _ints(items, "matched_gt_id")
     matchable = set(
         Annotation.objects.filter(pk__in=matched, label_set__dataset=dataset).values_list(
             "pk", flat=True
@@ -243,87 +251,143 @@ def _check(
     return [], row
 
 
-# What ``_fast_row`` handles; an annotation with any other field takes ``_check``.
-_FAST_FIELDS = frozenset(
-    {"image_id", "label_set_id", "category_id", "conf", "is_group", "bbox", "area", "segmentation"}
-)
+# --- the typed path of JSON bodies ------------------------------------------------------------
+#
+# A bulk body is decoded by msgspec straight into ``_Item`` structs: the types are checked in C
+# while decoding, and the geometry columns stay as the raw JSON text they arrived as
+# (``msgspec.Raw``), so a polygon is never built as Python lists only to be encoded again for
+# its column. Whatever this path doubts (a body msgspec refuses, an RLE mask, keypoints…) goes
+# to ``_check``, which names every violation; both accept exactly the same annotations with
+# the same rows (``tests/datasets/test_bulk_paths.py`` holds them together).
+
+_BigInt = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+_NULL = msgspec.Raw(b"null")
 
 
-def _fast_row(item: Any, ctx: _Context) -> tuple[Any, ...] | None:
-    """The row of a valid annotation of the common shape, or None: not that shape, or not
-    valid, or not sure; ``_check`` then decides and says why. Everything accepted here
-    ``_check`` accepts too, giving the same row (``test_annotations`` holds them together).
+class _Item(msgspec.Struct, forbid_unknown_fields=True, gc=False):
+    """One annotation of a bulk body, its types checked (``FIELDS`` says the same)."""
 
-    Exact type tests (``type(v) is int``) refuse ``bool`` as ``_check`` does, and comparisons
-    refuse NaN and infinities (every comparison with NaN is false; an infinite box or
-    coordinate fails its bound)."""
-    if type(item) is not dict or not item.keys() <= _FAST_FIELDS:
-        return None
-    get = item.get
-    image_id = get("image_id")
-    label_set_id = get("label_set_id")
-    category_id = get("category_id")
+    label_set_id: _BigInt
+    image_id: _BigInt | None = None
+    category_id: _BigInt | None = None
+    conf: float = 1.0
+    is_group: bool = False
+    bbox: list[float] | None = None
+    area: float | None = None
+    segmentation: msgspec.Raw = _NULL
+    keypoints: msgspec.Raw = _NULL
+    caption: str = ""
+    confirm_type: _BigInt = 0
+    compare_result: msgspec.Raw = _NULL
+    matched_gt_id: _BigInt | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The annotation as ``orjson`` would have decoded it, for ``_check``."""
+        item = msgspec.structs.asdict(self)
+        for name in ("segmentation", "keypoints", "compare_result"):
+            try:
+                item[name] = orjson.loads(bytes(item[name]))
+            except orjson.JSONDecodeError:  # a number past 64 bits: what decode_body says
+                raise Invalid("invalid_json", "the request body is not valid JSON") from None
+        return item
+
+
+class _Body(msgspec.Struct, gc=False):
+    annotations: list[_Item]
+
+
+_BODY = msgspec.json.Decoder(_Body)
+# Every number msgspec decodes is finite: it refuses a literal past the float range.
+_POLYGONS = msgspec.json.Decoder(list[Annotated[list[float], msgspec.Meta(min_length=6)]])
+_BLANKS = b" \t\n\r"
+
+
+def _typed_row(item: _Item, ctx: _Context) -> tuple[Any, ...] | None:
+    """The row of ``item`` if it is valid and of a shape this path knows (polygons or no
+    segmentation, no keypoints, no comparison), else None: ``_check`` then decides."""
+    image_id = item.image_id
+    category_id = item.category_id
+    matched = item.matched_gt_id
+    size = ctx.sizes.get(image_id) if image_id is not None else None
     if (
-        type(image_id) is not int
-        or type(label_set_id) is not int
-        or label_set_id not in ctx.label_sets
-        or (
-            category_id is not None
-            and (type(category_id) is not int or category_id not in ctx.keypoint_names)
-        )
+        size is None
+        or item.label_set_id not in ctx.label_sets
+        or (category_id is not None and category_id not in ctx.keypoint_names)
+        or not 0.0 <= item.conf <= 1.0
+        or item.confirm_type not in (0, 1, 2)
+        or (matched is not None and matched not in ctx.matchable)
+        or item.keypoints != _NULL
+        or item.compare_result != _NULL
     ):
         return None
-    size = ctx.sizes.get(image_id)
-    if size is None:
-        return None
-    conf = get("conf", 1.0)
-    if (type(conf) is not float and type(conf) is not int) or not 0.0 <= conf <= 1.0:
-        return None
-    is_group = get("is_group", False)
-    if is_group is not False and is_group is not True:
-        return None
-    bbox = get("bbox")
+    bbox = item.bbox
     if bbox is None:
         x = y = w = h = None
     else:
-        if type(bbox) is not list or len(bbox) != 4:
+        if len(bbox) != 4:
             return None
         x, y, w, h = bbox
-        tx, ty, tw, th = type(x), type(y), type(w), type(h)
         width, height = size
         tol = geometry.BBOX_TOLERANCE
         if not (
-            (tx is float or tx is int) and (ty is float or ty is int)
-            and (tw is float or tw is int) and (th is float or th is int)
-            and w >= 0 and h >= 0 and x >= -tol and y >= -tol
+            w >= 0 and h >= 0 and x >= -tol and y >= -tol
             and x + w <= width + tol and y + h <= height + tol
         ):  # fmt: skip
             return None
-    segmentation = get("segmentation")
-    if segmentation is None:
-        text = None
-    else:
-        if type(segmentation) is not list or not segmentation:
-            return None  # an RLE mask, or not valid
+    raw = item.segmentation
+    polygons: list[list[float]] | None = None
+    text = None
+    if raw != _NULL:
         try:
-            for polygon in segmentation:
-                if (
-                    type(polygon) is not list
-                    or len(polygon) % 2
-                    or len(polygon) < 6
-                    or not math.isfinite(sum(polygon))  # TypeError: not all numbers
-                ):
-                    return None
-        except TypeError:
+            polygons = _POLYGONS.decode(raw)
+        except msgspec.DecodeError:  # an RLE mask, or not valid
             return None
-        text = orjson.dumps(segmentation).decode()
-    area = get("area")
+        if not polygons or any(len(polygon) % 2 for polygon in polygons):
+            return None
+        # Only numbers, commas and brackets remain: the column holds the text as it came.
+        text = bytes(raw).translate(None, _BLANKS).decode()
+    area = item.area
     if area is None:
-        area = geometry.area_of(bbox, segmentation)
-    elif (type(area) is not float and type(area) is not int) or not area >= 0:
+        area = geometry.area_of(bbox, polygons)
+    elif not area >= 0:
         return None
-    return (image_id, label_set_id, category_id, float(conf), is_group, x, y, w, h, area, text,
-            "", None, "", 0, None, None)  # fmt: skip
+    return (image_id, item.label_set_id, category_id, item.conf, item.is_group, x, y, w, h,
+            area, text, "", None, item.caption, item.confirm_type, None, matched)  # fmt: skip
+
+
+def _typed_rows(
+    dataset: Dataset, items: list[_Item]
+) -> tuple[list[tuple[Any, ...]], _Context] | None:
+    """``_validate`` for decoded structs, or None if any annotation is not valid: the careful
+    path then answers, in the words it would use for the plain JSON (``[1.5, 2, 3, 4]``, not
+    the decoded ``[1.5, 2.0, 3.0, 4.0]``)."""
+    _check_count(items)
+    wanted = sorted({item.image_id for item in items if item.image_id is not None})
+    matched = sorted({item.matched_gt_id for item in items if item.matched_gt_id is not None})
+    ctx = _context_for(dataset, _image_sizes(dataset, wanted), matched)
+    rows: list[tuple[Any, ...]] = []
+    for item in items:
+        row = _typed_row(item, ctx)
+        if row is None:
+            _, row = _check(item.as_dict(), None, ctx)
+            if row is None:
+                return None
+        rows.append(row)
+    return rows, ctx
+
+
+def decode_body(body: bytes) -> list[Any]:
+    """The annotations of a body ``{"annotations": [...]}``, as plain JSON values."""
+    try:
+        # orjson refuses what is not JSON (NaN, Infinity, lone surrogates), which ``json``
+        # lets in.
+        decoded = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise Invalid("invalid_json", "the request body is not valid JSON") from None
+    items = decoded.get("annotations") if isinstance(decoded, dict) else None
+    if not isinstance(items, list):
+        raise Invalid("invalid_body", 'the body must be {"annotations": [...]}')
+    return items
 
 
 def validate(
@@ -334,36 +398,46 @@ def validate(
     return _validate(dataset, items, image)[0]
 
 
-def _validate(
-    dataset: Dataset, items: Sequence[Any], image: Image | None
-) -> tuple[list[tuple[Any, ...]], _Context]:
-    """``validate``, and what it fetched: once it passes, ``ctx.sizes`` has exactly the images
-    the rows name."""
+def _check_count(items: Sequence[Any]) -> None:
     if len(items) > MAX_PER_REQUEST:
         raise Invalid(
             "too_many_annotations",
             f"at most {MAX_PER_REQUEST} annotations per request",
             details={"max": MAX_PER_REQUEST, "got": len(items)},
         )
+
+
+def _raise_violations(violations: list[dict[str, Any]], total: int) -> None:
+    if violations:
+        raise Invalid(
+            "invalid_annotations",
+            f"{len({v['index'] for v in violations})} of {total} annotations are not valid; "
+            "none was saved",
+            details={"errors": violations},
+        )
+
+
+def _validate(
+    dataset: Dataset, items: Sequence[Any], image: Image | None
+) -> tuple[list[tuple[Any, ...]], _Context]:
+    """``validate``, and what it fetched: once it passes, ``ctx.sizes`` has exactly the images
+    the rows name."""
+    _check_count(items)
     ctx = _context(dataset, items, image)
     rows: list[tuple[Any, ...]] = []
     violations: list[dict[str, Any]] = []
     for index, item in enumerate(items):
-        row = _fast_row(item, ctx) if image is None else None
+        errors, row = _check(item, image, ctx)
         if row is None:
-            errors, row = _check(item, image, ctx)
-            if row is None:
-                violations.extend({"index": index, "field": f, "reason": r} for f, r in errors)
-                continue
-        rows.append(row)
-    if violations:
-        raise Invalid(
-            "invalid_annotations",
-            f"{len({v['index'] for v in violations})} of {len(items)} annotations are not valid; "
-            "none was saved",
-            details={"errors": violations},
-        )
+            violations.extend({"index": index, "field": f, "reason": r} for f, r in errors)
+        else:
+            rows.append(row)
+    _raise_violations(violations, len(items))
     return rows, ctx
+
+
+# Rows per INSERT statement on SQLite (fewer if the library allows fewer parameters).
+_SQLITE_ROWS_PER_STATEMENT = 1000
 
 
 def _insert(rows: Sequence[tuple[Any, ...]]) -> None:
@@ -371,14 +445,26 @@ def _insert(rows: Sequence[tuple[Any, ...]]) -> None:
     table = quote(Annotation._meta.db_table)
     columns = ", ".join(quote(c) for c in COLUMNS)
     with connection.cursor() as cursor:
+        raw: Any = cursor.cursor  # the driver's own cursor
         if connection.vendor == "postgresql":
-            raw: Any = cursor.cursor  # psycopg's own cursor, for COPY
             with raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
         else:
-            marks = ", ".join(["%s"] * len(COLUMNS))
-            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)  # noqa: S608
+            _insert_sqlite(raw, f"INSERT INTO {table} ({columns}) VALUES ", rows)  # noqa: S608
+
+
+def _insert_sqlite(cursor: sqlite3.Cursor, insert: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Rows go in by the thousand per statement, not one per ``executemany`` step: a third
+    faster alone, and above all, the GIL is released for the whole statement instead of once
+    per row. Beside a busy thread (another request being checked in the same server process)
+    a row-by-row insert waits for the GIL at every row, and crawls (``benchmarks/README.md``)."""
+    limit = cursor.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(COLUMNS)
+    per = max(1, min(_SQLITE_ROWS_PER_STATEMENT, limit))
+    one = "(" + ", ".join(["?"] * len(COLUMNS)) + ")"
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
+        cursor.execute(insert + ", ".join([one] * len(chunk)), list(chain.from_iterable(chunk)))
 
 
 def _kinds(rows: Sequence[tuple[Any, ...]], known: set[str]) -> set[str]:
@@ -451,7 +537,8 @@ def _references_exist(dataset: Dataset, rows: Sequence[tuple[Any, ...]], images:
 
 
 def create_annotations(dataset: Dataset, items: Sequence[Any]) -> int:
-    """Insert ``items`` (each naming its image) into ``dataset``, all or none; return how many.
+    """Insert ``items`` (decoded JSON, each naming its image) into ``dataset``, all or none;
+    return how many.
 
     The checks run before the transaction, so that several requests check their batches in
     parallel and only the insert is serialised. On SQLite the insert then runs without the
@@ -461,18 +548,45 @@ def create_annotations(dataset: Dataset, items: Sequence[Any]) -> int:
     checks and the insert gives ``invalid_annotations`` and nothing is written.
     """
     rows, ctx = _validate(dataset, items, None)
+    return _save(dataset, rows, ctx, lambda: validate(dataset, items))
+
+
+def create_annotations_json(dataset: Dataset, body: bytes) -> int:
+    """``create_annotations`` for a JSON body ``{"annotations": [...]}``, through the typed
+    path while it can; a body it refuses or doubts is decoded again as plain JSON and checked
+    by the careful path, whose answer names every violation. ``invalid_json`` or
+    ``invalid_body`` if it is not such a body."""
+    try:
+        items = _BODY.decode(body).annotations
+    except msgspec.DecodeError:
+        items = None
+    checked = _typed_rows(dataset, items) if items is not None else None
+    if checked is None:
+        return create_annotations(dataset, decode_body(body))
+    rows, ctx = checked
+    return _save(dataset, rows, ctx, lambda: validate(dataset, decode_body(body)))
+
+
+def _save(
+    dataset: Dataset,
+    rows: list[tuple[Any, ...]],
+    ctx: _Context,
+    check_again: Callable[[], object],
+) -> int:
+    """Insert checked ``rows``; ``check_again`` raises ``invalid_annotations`` naming what
+    went if the dataset changed since the checks."""
     images = sorted(ctx.sizes)
     try:
         with _references_checked_here() as unchecked, transaction.atomic():
             if unchecked and not _references_exist(dataset, rows, images):
-                validate(dataset, items)  # raises invalid_annotations, naming what went
+                check_again()
                 raise Conflict("dataset_changed", "the dataset changed; send the batch again")
             _insert(rows)
             _record(dataset, rows, images)
     except IntegrityError:
         # PostgreSQL checks the references at commit: if something went since the checks,
         # answer which annotations name it, as the checks would have.
-        validate(dataset, items)
+        check_again()
         raise
     return len(rows)
 
