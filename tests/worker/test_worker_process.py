@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import signal
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,35 @@ def test_a_worker_classifies_its_jobs_in_batches_and_exits_0_after_max_jobs(
     assert set(scores) == {"dark", "bright"}
     assert scores["bright"] == pytest.approx(1 / (1 + math.exp(-8 * (250 / 255 - 0.5))), abs=1e-3)
     assert process.log().count("batch of") >= 3  # one line per batch, on stderr
+
+
+def test_a_busy_worker_sends_the_results_of_consecutive_batches_in_one_call(
+    worker: Person, deployment: Deployment, start_worker: Any
+) -> None:
+    ids = [deployment.submit(grey(level)) for level in range(0, 240, 10)]  # 24, queued first
+    process = start_worker(
+        worker.token, "--deployment", deployment.name, "--max-jobs", str(len(ids)), "--batch", "4"
+    )
+    assert process.wait() == 0, process.log()
+
+    sent = [int(n) for n in re.findall(r"results of (\d+) jobs sent: \1 accepted", process.log())]
+    assert sum(sent) == len(ids), process.log()
+    # Six batches of 4: with work in hand, a batch's results wait for the next batch's.
+    assert len(sent) < 6 and max(sent) >= 8, sent
+    assert {deployment.result(i)["status"] for i in ids} == {"completed"}
+
+
+def test_an_idle_worker_sends_a_lone_result_without_waiting_for_more(
+    worker: Person, deployment: Deployment, start_worker: Any
+) -> None:
+    process = start_worker(worker.token, "--deployment", deployment.name, "--max-jobs", "1")
+    wait_until(lambda: "worker " in process.log(), timeout=30)
+
+    request = deployment.submit(grey(250))
+
+    assert deployment.result(request, wait=30)["status"] == "completed"
+    assert process.wait() == 0, process.log()
+    assert "results of 1 jobs sent: 1 accepted, 0 rejected" in process.log()
 
 
 def truncated_jpeg() -> bytes:

@@ -4,11 +4,14 @@ Threads:
 
 - the main thread runs the model, batch after batch; while it runs batch k, batches k + 1 and
   k + 2 are already being downloaded and decoded (``prefetch``). A claimer thread claims those
-  ahead (without waiting), so the model never waits for a claim's round trip; only with nothing
-  in hand does the main thread long-poll for work itself (a signal cuts that wait short);
+  ahead (without waiting, two batches per call), so the model never waits for a claim's round
+  trip; only with nothing in hand does the main thread long-poll for work itself (a signal cuts
+  that wait short);
 - a pool of ``concurrency`` threads downloads (through the on-disk cache) and preprocesses
   images, and fetches model files;
-- a submitter thread sends results in batches, so the main thread never waits for the server;
+- a submitter thread sends results in batches, so the main thread never waits for the server
+  (while more batches are in hand, a batch's results wait up to 0.25 s to share the call of the
+  next batch's; an idle worker sends at once);
 - a heartbeat thread extends the leases the worker holds, every lease / 3;
 - a signal watcher (only when running in the main thread) turns SIGTERM/SIGINT into the stop
   event: the worker claims nothing more, finishes what it holds and exits 0; a second signal
@@ -70,6 +73,11 @@ T = TypeVar("T")
 
 DEFAULT_LEASE_SECONDS = 60.0
 _RESULTS_PER_REQUEST = 500
+# Batches claimed per call by the claimer thread (the main thread's idle long-poll claims one).
+_CLAIM_BATCHES = 2
+# While more batches are in hand, the results of one wait this long for the next batch's, so
+# that one call carries both; an idle worker sends at once.
+_RESULTS_LINGER = 0.25
 _LEASES_PER_REQUEST = 500
 
 
@@ -148,6 +156,7 @@ class Worker:
         self._release_supported = True
         self._started = time.monotonic()
         self._claimer: ThreadPoolExecutor | None = None
+        self._inflight: deque[_Batch] = deque()
 
     # --- public ---------------------------------------------------------------------------
 
@@ -223,6 +232,7 @@ class Worker:
     def _main_loop(self, pool: ThreadPoolExecutor) -> None:
         """Run batches in claim order, keeping ``prefetch`` more claimed and preparing."""
         inflight: deque[_Batch] = deque()  # appended by the claimer, popped here
+        self._inflight = inflight
         ahead: Future[None] | None = None  # the claimer's run, at most one at a time
         claimer = ThreadPoolExecutor(1, thread_name_prefix="claim", initializer=_block_signals)
         self._claimer = claimer
@@ -247,23 +257,31 @@ class Worker:
                 return
 
     def _claim_ahead(self, inflight: deque[_Batch], pool: ThreadPoolExecutor) -> None:
-        """Claimer thread: top ``inflight`` up to ``prefetch`` batches with what is queued now.
+        """Claimer thread: top ``inflight`` up to ``prefetch`` batches with what is queued now,
+        ``_CLAIM_BATCHES`` batches per call (so ``inflight`` may hold one more than
+        ``prefetch``): half the claim calls, and always a batch prepared behind the one
+        running.
 
         The main thread claims nothing while this runs, so the budget is counted by one thread.
         """
         while len(inflight) < self.options.prefetch and not self.stopping.is_set():
-            budget = self._budget()
+            budget = self._budget(_CLAIM_BATCHES)
             if budget <= 0:
                 return
             jobs = self._claim(budget, wait=0)
             if not jobs:
                 return
-            inflight.append(self._start(jobs, pool))
+            size = self.options.batch
+            for start in range(0, len(jobs), size):
+                inflight.append(self._start(jobs[start : start + size], pool))
+            if len(jobs) < budget:
+                return  # the queue is empty for now
 
-    def _budget(self) -> int:
+    def _budget(self, batches: int = 1) -> int:
+        wanted = batches * self.options.batch
         if self.options.max_jobs is None:
-            return self.options.batch
-        return max(0, min(self.options.batch, self.options.max_jobs - self.stats.claimed))
+            return wanted
+        return max(0, min(wanted, self.options.max_jobs - self.stats.claimed))
 
     def _budget_spent(self) -> bool:
         return self.options.max_jobs is not None and self.stats.claimed >= self.options.max_jobs
@@ -450,16 +468,28 @@ class Worker:
             if batch is None:
                 break
             results = list(batch)
-            while len(results) < _RESULTS_PER_REQUEST:
-                try:
-                    more = self._results.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    done = True
-                    break
-                results.extend(more)
+            done = self._gather(results)
             self._submit(results)
+
+    def _gather(self, results: list[Result]) -> bool:
+        """Add what else is queued to ``results`` (up to ``_RESULTS_PER_REQUEST``); while more
+        batches are in hand, wait up to ``_RESULTS_LINGER`` for the next batch's results, so
+        that one call carries two batches. Whether the end (None) was taken."""
+        deadline = time.monotonic() + _RESULTS_LINGER
+        enough = min(_RESULTS_PER_REQUEST, _CLAIM_BATCHES * self.options.batch)
+        while len(results) < _RESULTS_PER_REQUEST:
+            linger = deadline - time.monotonic()
+            try:
+                if len(results) < enough and self._inflight and linger > 0:
+                    more = self._results.get(timeout=linger)
+                else:
+                    more = self._results.get_nowait()
+            except queue.Empty:
+                return False
+            if more is None:
+                return True
+            results.extend(more)
+        return False
 
     def _submit(self, results: list[Result]) -> None:
         """Send ``results`` (except those whose lease was lost) and count the server's verdicts."""
@@ -506,8 +536,14 @@ class Worker:
                 self.stats.rejected += 1
                 reason = verdict.reason or "rejected"
                 reasons[reason] = reasons.get(reason, 0) + 1
-        if reasons:
-            log.info("results rejected: %s", ", ".join(f"{n} {why}" for why, n in reasons.items()))
+        rejected = sum(reasons.values())
+        log.info(
+            "results of %d jobs sent: %d accepted, %d rejected%s",
+            len(chunk),
+            len(chunk) - rejected,
+            rejected,
+            f" ({', '.join(f'{n} {why}' for why, n in reasons.items())})" if reasons else "",
+        )
 
     # --- heartbeat thread -----------------------------------------------------------------
 
