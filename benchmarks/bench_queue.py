@@ -240,9 +240,9 @@ def raw_sql_limit(url: str, deployment: str, jobs: int, per_claim: int) -> float
             "INSERT INTO inference_classificationrequest (deployment_id, model_version_id, "
             "image_sha256, submitter_id, status, priority, fair_key, replication, quorum, "
             "replicas_wanted, open_slots, active_leases, lease_count, attempts, failures, "
-            "max_attempts, errors, label, created_at) "
+            "max_attempts, errors, label, model_ref, created_at) "
             "SELECT %s, %s, md5(g::text) || md5(g::text), %s, 'pending', 0, g, 1, 1, 1, 1, 0, 0, "
-            "0, 0, 3, '[]', '', now() FROM generate_series(1, %s) g",
+            "0, 0, 3, '[]', '', 'raw:1', now() FROM generate_series(1, %s) g",
             [dep_id, version_id, owner_id, jobs],
         )
         conn.execute("ANALYZE")

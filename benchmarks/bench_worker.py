@@ -48,7 +48,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import numpy as np
@@ -265,9 +265,16 @@ def queue(api: httpx.Client, image_ids: list[int]) -> list[int]:
 
 
 def start_worker(
-    url: str, token: str, env: dict[str, str], cache: Path, extra: list[str], cpus: set[int]
-) -> subprocess.Popen[str]:
-    """A ``visionhub worker`` process on ``cpus`` that runs until it is stopped."""
+    url: str,
+    token: str,
+    env: dict[str, str],
+    cache: Path,
+    extra: list[str],
+    cpus: set[int],
+    log: IO[bytes],
+) -> subprocess.Popen[bytes]:
+    """A ``visionhub worker`` process on ``cpus`` that runs until it is stopped; its log goes
+    to ``log`` (a file: a pipe nobody reads would stop the worker once full)."""
     return subprocess.Popen(
         [
             sys.executable,
@@ -284,8 +291,7 @@ def start_worker(
         ],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
+        stderr=log,
         preexec_fn=lambda: os.sched_setaffinity(0, cpus),
     )
 
@@ -389,7 +395,11 @@ def main() -> None:
                     "--threads",
                     str(threads),
                 ]
-                worker = start_worker(url, worker_token, env, home / f"cache{n}", extra, cpus)
+                log_path = home / f"worker{n}.log"
+                log_file = log_path.open("wb")
+                worker = start_worker(
+                    url, worker_token, env, home / f"cache{n}", extra, cpus, log_file
+                )
                 try:
                     # Start-up (imports, model download, session) is left out of the figures.
                     collect(api, queue(api, warm_ids))
@@ -408,11 +418,15 @@ def main() -> None:
                     )
                 except BaseException:
                     worker.terminate()
-                    print(worker.communicate(timeout=60)[1][-5000:], file=sys.stderr)
+                    worker.wait(timeout=60)
+                    log_file.close()
+                    print(log_path.read_text()[-5000:], file=sys.stderr)
                     raise
                 finally:
                     worker.terminate()
-                    _, log = worker.communicate(timeout=60)
+                    worker.wait(timeout=60)
+                    log_file.close()
+                log = log_path.read_text()
                 if worker.returncode != 0:
                     raise SystemExit(f"worker exited {worker.returncode}:\n{log[-3000:]}")
                 if args.verbose:
