@@ -118,19 +118,23 @@ def _ints(items: Sequence[Any], key: str) -> list[int]:
     return sorted(v for v in values if _is_int(v))
 
 
-def _image_sizes(dataset: Dataset, wanted: list[int]) -> dict[int, tuple[int, int]]:
-    """Width and height of those of ``wanted`` that are images of ``dataset``."""
+def _dataset_images(dataset: Dataset, ids: list[int], columns: str) -> Iterator[tuple[Any, ...]]:
+    """``SELECT columns`` over the images of ``dataset`` among ``ids``, ``_LOOKUP_CHUNK`` ids
+    per query (``columns`` is a constant of this module, never client input)."""
     table = connection.ops.quote_name(Image._meta.db_table)
-    sizes: dict[int, tuple[int, int]] = {}
     with connection.cursor() as cursor:
-        for start in range(0, len(wanted), _LOOKUP_CHUNK):
-            condition, params = db.id_in("id", wanted[start : start + _LOOKUP_CHUNK])
+        for start in range(0, len(ids), _LOOKUP_CHUNK):
+            condition, params = db.id_in("id", ids[start : start + _LOOKUP_CHUNK])
             cursor.execute(
-                f"SELECT id, width, height FROM {table} WHERE dataset_id = %s AND {condition}",  # noqa: S608
+                f"SELECT {columns} FROM {table} WHERE dataset_id = %s AND {condition}",  # noqa: S608
                 [dataset.pk, *params],
             )
-            sizes.update((pk, (w, h)) for pk, w, h in cursor.fetchall())
-    return sizes
+            yield from cursor.fetchall()
+
+
+def _image_sizes(dataset: Dataset, wanted: list[int]) -> dict[int, tuple[int, int]]:
+    """Width and height of those of ``wanted`` that are images of ``dataset``."""
+    return {pk: (w, h) for pk, w, h in _dataset_images(dataset, wanted, "id, width, height")}
 
 
 def _context(dataset: Dataset, items: Sequence[Any], image: Image | None) -> _Context:
@@ -519,16 +523,7 @@ def _references_exist(dataset: Dataset, rows: Sequence[tuple[Any, ...]], images:
     are still in ``dataset``."""
     label_sets = {row[1] for row in rows}
     categories = {row[2] for row in rows} - {None}
-    table = connection.ops.quote_name(Image._meta.db_table)
-    found = 0
-    with connection.cursor() as cursor:
-        for start in range(0, len(images), _LOOKUP_CHUNK):
-            condition, params = db.id_in("id", images[start : start + _LOOKUP_CHUNK])
-            cursor.execute(
-                f"SELECT count(*) FROM {table} WHERE dataset_id = %s AND {condition}",  # noqa: S608
-                [dataset.pk, *params],
-            )
-            found += cursor.fetchone()[0]
+    found = sum(n for (n,) in _dataset_images(dataset, images, "count(*)"))
     return (
         found == len(images)
         and LabelSet.objects.filter(dataset=dataset, pk__in=label_sets).count() == len(label_sets)
