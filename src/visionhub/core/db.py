@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django.db import connection
@@ -29,3 +29,13 @@ def id_in(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:
     if connection.vendor == "postgresql":
         return f"{column} = ANY(%s::bigint[])", [list(ids)]
     return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(list(ids))]  # noqa: S608
+
+
+# Ids per query of ``id_in_chunks``: bounded statements and answers, whatever the list.
+ID_CHUNK = 5_000
+
+
+def id_in_chunks(column: str, ids: Sequence[int]) -> Iterator[tuple[str, list[Any]]]:
+    """``id_in`` for ``ids`` in chunks of ``ID_CHUNK``: one condition per query to run."""
+    for start in range(0, len(ids), ID_CHUNK):
+        yield id_in(column, ids[start : start + ID_CHUNK])

@@ -44,7 +44,6 @@ from visionhub.datasets.services import counts, decode, geometry
 from visionhub.storage.factory import get_store
 
 MAX_PER_REQUEST = 100_000
-_LOOKUP_CHUNK = 5_000
 
 # The columns an insert fills, in the order of the row tuples built by ``_row``.
 COLUMNS = (
@@ -119,12 +118,11 @@ def _ints(items: Sequence[Any], key: str) -> list[int]:
 
 
 def _dataset_images(dataset: Dataset, ids: list[int], columns: str) -> Iterator[tuple[Any, ...]]:
-    """``SELECT columns`` over the images of ``dataset`` among ``ids``, ``_LOOKUP_CHUNK`` ids
-    per query (``columns`` is a constant of this module, never client input)."""
+    """``SELECT columns`` over the images of ``dataset`` among ``ids``, a chunk of ids per
+    query (``columns`` is a constant of this module, never client input)."""
     table = connection.ops.quote_name(Image._meta.db_table)
     with connection.cursor() as cursor:
-        for start in range(0, len(ids), _LOOKUP_CHUNK):
-            condition, params = db.id_in("id", ids[start : start + _LOOKUP_CHUNK])
+        for condition, params in db.id_in_chunks("id", ids):
             cursor.execute(
                 f"SELECT {columns} FROM {table} WHERE dataset_id = %s AND {condition}",  # noqa: S608
                 [dataset.pk, *params],

@@ -55,8 +55,7 @@ def mark_annotated(image_ids: Iterable[int]) -> None:
     ids = sorted(set(image_ids))
     table = connection.ops.quote_name(Image._meta.db_table)
     with connection.cursor() as cursor:
-        for start in range(0, len(ids), _CHUNK):
-            condition, params = db.id_in("id", ids[start : start + _CHUNK])
+        for condition, params in db.id_in_chunks("id", ids):
             cursor.execute(
                 f"UPDATE {table} SET annotated = %s WHERE annotated = %s AND {condition}",  # noqa: S608
                 [True, False, *params],
