@@ -205,6 +205,7 @@ INSTALLED_APPS = [
     "visionhub.vault",
     "visionhub.inference",
     "visionhub.benchmarks",
+    "visionhub.web",
 ]
 
 MIDDLEWARE = [

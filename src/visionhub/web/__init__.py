@@ -1,0 +1,1 @@
+"""The web UI: server-rendered pages over the same access and services functions as the API."""

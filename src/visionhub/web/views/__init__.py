@@ -1,0 +1,1 @@
+"""Page views, one module per area of the product (datasets, models, deployments, …)."""
