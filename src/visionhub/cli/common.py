@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 import click
 
 from visionhub.client import Client, ClientError
+from visionhub.client.retry import DEFAULT_POLICY, RetryPolicy
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,10 +27,10 @@ def client_options(func: F) -> F:
     return func
 
 
-def make_client(server: str, token: str | None) -> Client:
+def make_client(server: str, token: str | None, *, retry: RetryPolicy = DEFAULT_POLICY) -> Client:
     if not token:
         raise click.UsageError("no token: pass --token or set VISIONHUB_TOKEN")
-    return Client(server, token)
+    return Client(server, token, retry=retry)
 
 
 def fail(exc: ClientError) -> None:

@@ -20,6 +20,7 @@ from click.core import ParameterSource
 
 from visionhub.cli.common import client_options, fail, make_client
 from visionhub.client import ClientError
+from visionhub.client.retry import NO_RETRY
 
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "visionhub-worker"
 MB = 1024 * 1024
@@ -136,7 +137,8 @@ def worker(
     from visionhub.worker.cache import WorkerCache
     from visionhub.worker.loop import Worker, WorkerOptions
 
-    client = make_client(server, token)
+    # The worker retries every call itself (until it stops), so its client must not retry too.
+    client = make_client(server, token, retry=NO_RETRY)
     options = WorkerOptions(
         deployments=deployments,
         concurrency=concurrency,

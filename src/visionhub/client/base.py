@@ -8,21 +8,19 @@ from typing import Any
 import httpx
 
 from visionhub import __version__
+from visionhub.client.errors import ClientError
+from visionhub.client.retry import DEFAULT_POLICY, IDEMPOTENT_METHODS, NO_RETRY, RetryPolicy
 
-
-class ClientError(Exception):
-    """An error answered by the server, in the envelope of PRODUCT.md."""
-
-    def __init__(self, status: int, code: str, message: str, details: dict[str, Any]) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details = details
+__all__ = ["BaseClient", "ClientError"]
 
 
 class BaseClient:
-    """Talks to one VisionHub server with one token, over one keep-alive connection pool."""
+    """Talks to one VisionHub server with one token, over one keep-alive connection pool.
+
+    Calls are retried by ``retry`` (``visionhub.client.retry``): any call whose connection
+    could not be made or that was answered 503 or 429, and idempotent calls (GET, PUT,
+    DELETE…, or ``idempotent=True``) that lost their connection or a proxy's answer too.
+    """
 
     def __init__(
         self,
@@ -31,8 +29,10 @@ class BaseClient:
         *,
         timeout: float = 60.0,
         transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
         self.server = server.rstrip("/")
+        self.retry = retry
         self.token = token
         headers = {"User-Agent": f"visionhub-client/{__version__}"}
         if token:
@@ -68,13 +68,26 @@ class BaseClient:
         except (ValueError, KeyError, TypeError):
             raise ClientError(response.status_code, "http_error", response.text[:500], {}) from None
 
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Send a request and return the decoded JSON (None for 204); raise ClientError."""
-        response = self.http.request(method, path, **kwargs)
-        self.raise_for_error(response)
-        if response.status_code == 204 or not response.content:
-            return None
-        return response.json()
+    def request(
+        self, method: str, path: str, *, idempotent: bool | None = None, **kwargs: Any
+    ) -> Any:
+        """Send a request and return the decoded JSON (None for 204); raise ClientError.
+
+        ``idempotent`` (default: by the method) says whether the call may be sent again after
+        the server may have seen it; a body that cannot be sent twice (an open file, a
+        generator) is never retried.
+        """
+
+        def send() -> Any:
+            response = self.http.request(method, path, **kwargs)
+            self.raise_for_error(response)
+            if response.status_code == 204 or not response.content:
+                return None
+            return response.json()
+
+        safe = method.upper() in IDEMPOTENT_METHODS if idempotent is None else idempotent
+        policy = self.retry if _replayable(kwargs) else NO_RETRY
+        return policy.call(f"{method} {path}", send, idempotent=safe)
 
     def get(self, path: str, **kwargs: Any) -> Any:
         return self.request("GET", path, **kwargs)
@@ -117,3 +130,17 @@ class BaseClient:
         self.token = str(data["token"])
         self.http.headers["Authorization"] = f"Bearer {self.token}"
         return self.token
+
+
+def _replayable(kwargs: Mapping[str, Any]) -> bool:
+    """Whether the body of a request can be sent a second time as it was the first."""
+    content = kwargs.get("content")
+    if content is not None and not isinstance(content, bytes | str):
+        return False
+    files = kwargs.get("files") or ()
+    parts = files.values() if isinstance(files, Mapping) else (part for _, part in files)
+    for part in parts:
+        body = part[1] if isinstance(part, tuple) else part
+        if not isinstance(body, bytes | str):
+            return False
+    return True

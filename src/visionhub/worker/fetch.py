@@ -25,11 +25,12 @@ import pycurl
 
 from visionhub.client.base import ClientError
 from visionhub.client.inference import DownloadTooLarge, InferenceClient
+from visionhub.client.retry import TransientError
 
 _Key = tuple[str, str, int]
 
 
-class TransportError(OSError):
+class TransportError(TransientError, OSError):
     """The download failed in transit (connection refused, reset, timed out…): retry later."""
 
 

@@ -24,12 +24,11 @@ jitter, so a server restart only pauses the worker. A 401 (or a 403 on claim) is
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
-import json
 import logging
 import os
 import queue
-import random
 import signal
 import socket
 import threading
@@ -48,10 +47,10 @@ import httpx
 from visionhub import __version__
 from visionhub.client.base import ClientError
 from visionhub.client.inference import InferenceClient
+from visionhub.client.retry import WORKER_POLICY, RetryInterrupted
 from visionhub.worker.cache import IntegrityError, WorkerCache
 from visionhub.worker.decode import DEFAULT_MAX_PIXELS, DecodeError, FloatArray, preprocess
 from visionhub.worker.fetch import Fetcher
-from visionhub.worker.fetch import TransportError as FetchTransportError
 from visionhub.worker.protocol import (
     Failure,
     Job,
@@ -138,6 +137,7 @@ class Worker:
         self.client = client
         self.cache = cache
         self.options = options or WorkerOptions()
+        self._retry = dataclasses.replace(WORKER_POLICY, cap=self.options.backoff_cap)
         name = self.options.name or f"{socket.gethostname()}-{os.getpid()}"
         self.info = WorkerInfo(name, __version__, self.options.site, self.options.flavor)
         self.runtimes = RuntimeCache(intra_op_threads=self.options.intra_op_threads)
@@ -632,39 +632,24 @@ class Worker:
     # --- retries and signals --------------------------------------------------------------
 
     def _retrying(self, what: str, call: Callable[[], T], cancel: threading.Event) -> T:
-        """``call()``, retried on connection errors, 429 and 5xx with exponential backoff
-        (0.25 s doubling up to ``backoff_cap``, each delay jittered down by up to half) until it
-        succeeds or ``cancel`` is set (then ``_Interrupted``).
+        """``call()``, retried by the worker's policy (``WORKER_POLICY``, with ``backoff_cap``)
+        until it succeeds or ``cancel`` is set (then ``_Interrupted``). Every call of the worker
+        is safe to repeat: a claim answered into a lost connection only leaves leases to expire,
+        results carry their dispatch tokens, heartbeats and downloads change nothing.
 
         Raises ``Fatal`` on 401 and passes any other ``ClientError`` on.
         """
-        attempt = 0
-        while True:
-            if attempt and cancel.is_set():
-                raise _Interrupted()
-            try:
-                result = call()
-                if attempt:
-                    log.info("%s: the server answers again (after %d retries)", what, attempt)
-                return result
-            except ClientError as exc:
-                if exc.status == 401:
-                    raise Fatal(
-                        f"the server rejected the token ({exc.code}: {exc.message}); "
-                        "check --token or VISIONHUB_TOKEN"
-                    ) from None
-                if exc.status < 500 and exc.status != 429:
-                    raise
-                problem = f"{exc.status} {exc.code}"
-            except (httpx.TransportError, FetchTransportError) as exc:
-                problem = f"{type(exc).__name__}: {exc}"
-            except json.JSONDecodeError as exc:  # a proxy's error page in place of the API
-                problem = f"the answer is not JSON ({exc})"
-            delay = random.uniform(0.5, 1.0) * min(self.options.backoff_cap, 0.25 * 2**attempt)  # noqa: S311 (jitter)
-            if attempt == 0 or attempt % 10 == 0:
-                log.warning("%s: %s; retrying in %.1f s", what, problem, delay)
-            attempt += 1
-            cancel.wait(delay)
+        try:
+            return self._retry.call(what, call, idempotent=True, cancel=cancel, logger=log)
+        except RetryInterrupted:
+            raise _Interrupted() from None
+        except ClientError as exc:
+            if exc.status == 401:
+                raise Fatal(
+                    f"the server rejected the token ({exc.code}: {exc.message}); "
+                    "check --token or VISIONHUB_TOKEN"
+                ) from None
+            raise
 
     def _apply_signals(self) -> None:
         if self._signals >= 1 and not self.stopping.is_set():

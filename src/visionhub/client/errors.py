@@ -1,0 +1,16 @@
+"""The client's error: what the server answered, in the envelope of PRODUCT.md."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ClientError(Exception):
+    """An error answered by the server, in the envelope of PRODUCT.md."""
+
+    def __init__(self, status: int, code: str, message: str, details: dict[str, Any]) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
