@@ -123,16 +123,22 @@ _TOKEN_INSERT = (
     + ", ".join(name for name, _ in TOKEN_COLUMNS)
     + ", user_id, worker_id, created_at, expires_at, state) SELECT "
 )
+# A second lease of one account on a replicated request (two of its processes raced) is
+# skipped, not an error: the caller sees fewer rows inserted. (``WHERE true`` lets SQLite parse
+# ON CONFLICT after a SELECT.)
+_SKIP_DUPLICATE_VOTES = " WHERE true ON CONFLICT DO NOTHING"
 INSERT_TOKENS_POSTGRES = (
     _TOKEN_INSERT
     + ", ".join(f"v.{name}" for name, _ in TOKEN_COLUMNS)
     + ", %s, %s, %s, %s, 'active' FROM "
     + _recordset(TOKEN_COLUMNS)
+    + _SKIP_DUPLICATE_VOTES
 )
 INSERT_TOKENS_SQLITE = (
     _TOKEN_INSERT
     + ", ".join(_sqlite_values(TOKEN_COLUMNS))
     + ", %s, %s, %s, %s, 'active' FROM json_each(%s) AS v"
+    + _SKIP_DUPLICATE_VOTES
 )
 
 
@@ -150,10 +156,11 @@ def _json_time(value: datetime | None) -> str | None:
     return adapted.isoformat() if isinstance(adapted, datetime) else str(adapted)
 
 
-def _execute(postgres_sql: str, sqlite_sql: str, params: list[Any]) -> None:
+def _execute(postgres_sql: str, sqlite_sql: str, params: list[Any]) -> int:
     sql = postgres_sql if connection.vendor == "postgresql" else sqlite_sql
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        return cursor.rowcount
 
 
 def insert_tokens(
@@ -163,10 +170,11 @@ def insert_tokens(
     worker_id: int,
     created_at: datetime,
     expires_at: datetime,
-) -> None:
-    """Insert the leases of one claim (``TOKEN_COLUMNS`` per row) in one statement."""
+) -> int:
+    """Insert the leases of one claim (``TOKEN_COLUMNS`` per row) in one statement; returns how
+    many were inserted (fewer than ``rows`` when a vote of the account already exists)."""
     params = [user_id, worker_id, db_time(created_at), db_time(expires_at), json.dumps(rows)]
-    _execute(INSERT_TOKENS_POSTGRES, INSERT_TOKENS_SQLITE, params)
+    return _execute(INSERT_TOKENS_POSTGRES, INSERT_TOKENS_SQLITE, params)
 
 
 def write_requests(requests: Sequence[ClassificationRequest]) -> None:
@@ -376,7 +384,9 @@ class Ledger:
             insert_results(self.results, self.now)
         for agreed, ids in self.agreed.items():
             ClassificationResult.objects.filter(pk__in=ids).update(agreed=agreed)
-        for worker_id, counts in self.worker_counts.items():
+        # Worker rows are shared between requests: lock them in one order (their ids), or two
+        # results calls counting the same voters in opposite orders deadlock.
+        for worker_id, counts in sorted(self.worker_counts.items()):
             Worker.objects.filter(pk=worker_id).update(
                 jobs_done=F("jobs_done") + counts["done"],
                 jobs_failed=F("jobs_failed") + counts["failed"],

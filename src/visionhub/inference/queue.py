@@ -305,15 +305,21 @@ def claim(
                 if not rows:
                     return []
                 claimed, tokens = _leases(rows, expires)
-                insert_tokens(
+                inserted = insert_tokens(
                     tokens, user_id=user.pk, worker_id=worker.pk, created_at=now, expires_at=expires
                 )
-        except IntegrityError:
+                if inserted < len(tokens):
+                    raise _VoteTaken
+        except _VoteTaken:
             # Two processes of one account raced for the same replicated request: the
-            # one-vote constraint refused the second lease. Roll back and pick again.
+            # one-vote constraint skipped the second lease. Roll back and pick again.
             continue
         return claimed
     return []
+
+
+class _VoteTaken(Exception):
+    """Rolls a claim back: the account already holds a vote on one of the picked requests."""
 
 
 def _leases(
