@@ -160,7 +160,8 @@ def _execute(postgres_sql: str, sqlite_sql: str, params: list[Any]) -> int:
     sql = postgres_sql if connection.vendor == "postgresql" else sqlite_sql
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.rowcount
+        inserted: int = cursor.rowcount
+        return inserted
 
 
 def insert_tokens(
