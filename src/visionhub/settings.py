@@ -182,6 +182,22 @@ OIDC_AUDIENCE = env_str("VISIONHUB_OIDC_AUDIENCE", "visionhub")
 WEB_WORKERS = env_int("VISIONHUB_WEB_WORKERS", 2, minimum=1)
 WEB_THREADS = env_int("VISIONHUB_WEB_THREADS", 128, minimum=1)
 
+# --- background tasks (django-tasks, database backend; see docs/tasks.md) -----------------------
+
+# QUEUES empty: any queue name; a worker serves the queues it is given (--queue).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": []}}
+# Task workers `visionhub serve` runs beside the API (0: none; run `visionhub tasks worker`).
+SERVE_TASK_WORKERS = env_int("VISIONHUB_SERVE_TASK_WORKERS", 1)
+# A worker writes a heartbeat this often; a RUNNING task whose worker has been silent for
+# TASK_WORKER_TIMEOUT seconds is handed to another worker (or failed after TASK_MAX_ATTEMPTS).
+TASK_HEARTBEAT_SECONDS = env_float("VISIONHUB_TASK_HEARTBEAT_SECONDS", 10.0, minimum=0.1)
+TASK_WORKER_TIMEOUT = env_float("VISIONHUB_TASK_WORKER_TIMEOUT", 60.0, minimum=0.5)
+TASK_MAX_ATTEMPTS = env_int("VISIONHUB_TASK_MAX_ATTEMPTS", 3, minimum=1)
+if TASK_WORKER_TIMEOUT <= TASK_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        "VISIONHUB_TASK_WORKER_TIMEOUT must be longer than VISIONHUB_TASK_HEARTBEAT_SECONDS"
+    )
+
 # JSON bodies (bulk annotations, batches) are read into memory; files are streamed to disk.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("VISIONHUB_MAX_JSON_MB", 64, minimum=1) * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 100_000
@@ -199,6 +215,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",
+    "django_tasks_db",
+    "visionhub.tasks",
     "visionhub.accounts",
     "visionhub.datasets",
     "visionhub.registry",

@@ -13,6 +13,7 @@ from visionhub.cli.deploy import deploy
 from visionhub.cli.gc import gc
 from visionhub.cli.models import model
 from visionhub.cli.serve import migrate, serve
+from visionhub.cli.tasks import tasks
 from visionhub.cli.tokens import token
 from visionhub.cli.trainings import training
 from visionhub.cli.users import user
@@ -41,3 +42,4 @@ main.add_command(demo)
 main.add_command(training)
 main.add_command(benchmark)
 main.add_command(notifications)
+main.add_command(tasks)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import gc
 import signal
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from visionhub.cli.django_setup import run_migrations, setup_django
+
+if TYPE_CHECKING:
+    from visionhub.tasks.supervisor import TaskWorkerSupervisor
 
 
 @click.command()
@@ -54,9 +57,20 @@ def serve(host: str, port: int, workers: int | None, threads: int | None) -> Non
     # objects, which made decoding a batch of 10,000 annotations a third slower.
     gc.collect()
     gc.freeze()
+    tasks = _start_task_workers(settings.SERVE_TASK_WORKERS)
     # Threads, not async: every long-poll (claim, ?wait=) holds one thread while it waits, and
     # releases its database connection between polls, so a few hundred can wait at once.
-    Server(
+    try:
+        _run(Server, host, port, workers, threads)
+    finally:
+        if tasks is not None:
+            tasks.stop()
+
+
+def _run(server: Any, host: str, port: int, workers: int | None, threads: int | None) -> None:
+    from django.conf import settings
+
+    server(
         {
             "bind": f"{host}:{port}",
             "workers": workers or settings.WEB_WORKERS,
@@ -72,6 +86,17 @@ def serve(host: str, port: int, workers: int | None, threads: int | None) -> Non
             "post_worker_init": _end_long_polls_on_sigterm,
         }
     ).run()
+
+
+def _start_task_workers(count: int) -> TaskWorkerSupervisor | None:
+    """The background-task workers of the embedded default (none when count is 0)."""
+    if not count:
+        return None
+    from visionhub.tasks.supervisor import TaskWorkerSupervisor
+
+    supervisor = TaskWorkerSupervisor(count)
+    supervisor.start()
+    return supervisor
 
 
 def _end_long_polls_on_sigterm(worker: Any) -> None:

@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from tests.tasks_support import run_tasks
+
+__all__ = ["run_tasks"]
