@@ -1,46 +1,22 @@
 """Charlie, a stranger, on every benchmark endpoint: alice's resources on review do not exist
-for him, and he changes nothing of hers. Anonymous callers get 401 everywhere."""
+for him, and he changes nothing of hers. (Anonymous callers get 401 everywhere: the stranger
+matrix, ``tests/api/test_stranger_matrix.py``, tries every endpoint.)"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
-from tests.benchmarks.conftest import c_ray_results, c_ray_schema
+from tests.benchmarks.conftest import c_ray_results
+from tests.benchmarks.strangers import WHEN, world
 from tests.conftest import Person
-from tests.helpers import assert_error, unique
-
-WHEN = datetime(2022, 6, 1, tzinfo=UTC).isoformat()
+from tests.helpers import assert_error
 
 
 @pytest.fixture(scope="module")
 def alices(alice: Person, admin: Person) -> dict[str, Any]:
     """Alice's things: some still on review, some approved, a result and a claim."""
-    made: dict[str, Any] = {}
-    made["review_benchmark"] = alice.client.create_benchmark(unique("alice/b"), "1", c_ray_schema())
-    made["benchmark"] = alice.client.create_benchmark(unique("alice/b"), "2", c_ray_schema())
-    made["review_site"] = alice.client.create_site(unique("alice-site"), "Somewhere")
-    made["site"] = alice.client.create_site(unique("alice-site"), "Elsewhere")
-    submits = {s["resource_id"]: s["id"] for s in alice.client.list_submits()}
-    for key in ("benchmark", "site"):
-        admin.client.approve_submit(submits[made[key]["id"]])
-    made["review_flavor"] = alice.client.create_flavor(made["site"]["id"], "m1.review")
-    made["flavor"] = alice.client.create_flavor(made["site"]["id"], "m1.small")
-    made["review_site_flavor"] = alice.client.create_flavor(made["review_site"]["id"], "m1.tiny")
-    submits = {s["resource_id"]: s["id"] for s in alice.client.list_submits()}
-    admin.client.approve_submit(submits[made["flavor"]["id"]])
-    made["submit"] = submits[made["review_benchmark"]["id"]]
-    made["result"] = alice.client.upload_result(
-        c_ray_results()["cesga-1"],
-        benchmark_id=made["benchmark"]["id"],
-        flavor_id=made["flavor"]["id"],
-        execution_datetime=WHEN,
-    )
-    made["claim"] = alice.client.file_claim("benchmark", made["benchmark"]["id"], "tag reused")
-    made["tag"] = admin.client.create_tag(unique("tag"))
-    return made
+    return dict(world(alice, admin))
 
 
 def ids(items: Any) -> set[str]:
@@ -185,44 +161,3 @@ def test_tags_are_public(charlie: Person, alices: dict[str, Any]) -> None:
     assert_error(charlie.http.post("/tags", json={"name": "Not A Slug"}), 422, "invalid_name")
     missing = "00000000-0000-4000-8000-000000000001"
     assert_error(charlie.http.get(f"/tags/{missing}"), 404, "tag_not_found")
-
-
-ENDPOINTS = [
-    ("POST", "/benchmarks"),
-    ("GET", "/benchmarks"),
-    ("GET", "/benchmarks/inference"),
-    ("GET", "/benchmarks/{id}"),
-    ("PATCH", "/benchmarks/{id}"),
-    ("POST", "/sites"),
-    ("GET", "/sites"),
-    ("GET", "/sites/{id}"),
-    ("PATCH", "/sites/{id}"),
-    ("GET", "/sites/{id}/flavors"),
-    ("POST", "/flavors"),
-    ("GET", "/flavors"),
-    ("GET", "/flavors/{id}"),
-    ("PATCH", "/flavors/{id}"),
-    ("POST", "/tags"),
-    ("GET", "/tags"),
-    ("GET", "/tags/{id}"),
-    ("POST", "/benchmark-results"),
-    ("GET", "/benchmark-results"),
-    ("GET", "/benchmark-results/{id}"),
-    ("DELETE", "/benchmark-results/{id}"),
-    ("POST", "/claims"),
-    ("GET", "/claims"),
-    ("GET", "/claims/{id}"),
-    ("GET", "/submits"),
-    ("GET", "/submits/{id}"),
-    ("POST", "/submits/{id}/approve"),
-    ("POST", "/submits/{id}/reject"),
-]
-
-
-@pytest.mark.parametrize(("method", "path"), ENDPOINTS)
-def test_anonymous_callers_get_401_everywhere(
-    anonymous: httpx.Client, method: str, path: str
-) -> None:
-    url = path.replace("{id}", "00000000-0000-4000-8000-000000000002")
-    response = anonymous.request(method, url, json={} if method in ("POST", "PATCH") else None)
-    assert_error(response, 401, "unauthorized")
