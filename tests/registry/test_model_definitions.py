@@ -30,7 +30,10 @@ def test_a_definition_is_created_with_a_complete_input_spec_and_default_file(ali
         "mean": [0.0, 0.0, 0.0],
         "std": [1.0, 1.0, 1.0],
         "output": "logits",
+        "resize": "stretch",
+        "pad": [114.0, 114.0, 114.0],
     }
+    assert body["output"] == {}
     assert body["files"] == [
         {"name": "model.onnx", "description": "ONNX model", "required": True, "max_mb": None}
     ]
@@ -62,7 +65,7 @@ def test_a_bad_input_spec_is_refused(alice: Person, input_spec: dict[str, Any], 
         ({"files": [{"name": "a.onnx"}, {"name": "a.onnx"}]}, "invalid_file_spec"),
         ({"files": [{"name": "a.onnx", "max_mb": -1}]}, "invalid_file_spec"),
         ({"classes": ["a", "a"]}, "invalid_classes"),
-        ({"task": "segmentation"}, "invalid_task"),
+        ({"task": "keypoints"}, "invalid_task"),
         ({"name": "Not A Slug"}, "invalid_name"),
     ],
 )

@@ -66,6 +66,8 @@ def _load_models(version_ids: list[int]) -> dict[int, dict[str, Any]]:
         pk: {
             "version_id": pk,
             "input": version.definition.input_spec,
+            "task": version.definition.task,
+            "output": version.definition.output_spec or None,
             "classes": [str(c) for c in version.definition.classes or []],
             "files": sorted((f.name, f.sha256) for f in version.files.all()),
         }
@@ -77,7 +79,8 @@ def _load_deployments(names: list[str]) -> dict[str, int]:
     return dict(Deployment.objects.filter(name__in=names).values_list("name", "pk"))
 
 
-# What a worker needs to know of a model version: input spec, classes, files (name, sha256).
+# What a worker needs to know of a model version: input spec, task and output contract,
+# classes, files (name, sha256).
 models: Recent[int, dict[str, Any]] = Recent(_load_models)
 # Deployment names (unique server-wide) to ids, for the claims of workers that name some.
 deployments: Recent[str, int] = Recent(_load_deployments)

@@ -141,6 +141,8 @@ class FileRefOut(BaseModel):
 class ModelRefOut(BaseModel):
     version_id: int
     input: dict[str, Any]
+    task: str = "classification"
+    output: dict[str, Any] | None = None
     classes: list[str]
     files: list[FileRefOut]
 

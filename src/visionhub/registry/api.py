@@ -104,6 +104,7 @@ def create_model(request: HttpRequest, body: ModelIn) -> tuple[int, ModelDefinit
         classes=body.classes,
         file_specs=[f.model_dump() for f in body.files] if body.files is not None else None,
         description=body.description,
+        output_spec=body.output,
     )
     return 201, _model_out(definition)
 
@@ -474,6 +475,8 @@ def create_deployment(request: HttpRequest, body: DeploymentIn) -> tuple[int, De
         quorum=body.quorum,
         details=body.details,
         project=access.get_project_for(user, body.project) if body.project else None,
+        match_iou=body.match_iou,
+        score_tolerance=body.score_tolerance,
     )
     return 201, _deployment_out(deployment)
 
@@ -510,6 +513,8 @@ def update_deployment(request: HttpRequest, name: str, body: DeploymentPatch) ->
         quorum=body.quorum,
         is_active=body.is_active,
         details=body.details,
+        match_iou=body.match_iou,
+        score_tolerance=body.score_tolerance,
     )
     return _deployment_out(updated)
 

@@ -106,6 +106,7 @@ def manifest(version: ModelVersion, *, viewer: User | None = None) -> dict[str, 
             "task": definition.task,
             "classes": definition.classes,
             "input": definition.input_spec,
+            "output": definition.output_spec,
             "files": definition.file_specs,
         },
         "version": {
@@ -256,6 +257,7 @@ def _record_import(
                 classes=spec.get("classes") or [],
                 file_specs=spec.get("files"),
                 description=str(spec.get("description", "")),
+                output_spec=spec.get("output") or None,
             )
         versions.check_files(definition, {f.name: f.size for f in stored})
         chain = _clean_chain(data["lineage"])

@@ -12,7 +12,8 @@ from django.db import models
 
 class Task(models.TextChoices):
     CLASSIFICATION = "classification"
-    DETECTION = "detection"  # reserved: accepted and stored, not served by workers yet
+    DETECTION = "detection"
+    SEGMENTATION = "segmentation"  # instance segmentation: detection plus a mask per box
 
 
 class Role(models.TextChoices):
@@ -23,8 +24,9 @@ class Role(models.TextChoices):
 class ModelDefinition(models.Model):
     """A model template (seed 003): what a version's files and input look like.
 
-    ``input_spec`` holds ``width, height, channels, layout, scale, mean, std, output``;
-    ``file_specs`` is a list of ``{name, description, required, max_mb}``. Everything but
+    ``input_spec`` holds ``width, height, channels, layout, scale, mean, std, output, resize,
+    pad``; ``output_spec`` the contract of a detection or segmentation model's outputs
+    (``registry.specs.clean_output_spec``; empty for classification); ``file_specs`` is a list of ``{name, description, required, max_mb}``. Everything but
     ``name`` may be edited.
     """
 
@@ -36,6 +38,7 @@ class ModelDefinition(models.Model):
     task = models.CharField(max_length=20, choices=Task.choices, default=Task.CLASSIFICATION)
     classes = models.JSONField(default=list)
     input_spec = models.JSONField(default=dict)
+    output_spec = models.JSONField(default=dict, blank=True)
     file_specs = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -227,7 +230,9 @@ class ModelFile(models.Model):
 class Deployment(models.Model):
     """A named route to a model version, served by workers (names are unique server-wide).
 
-    ``replication`` workers classify each request and ``quorum`` identical answers accept it.
+    ``replication`` workers classify each request and ``quorum`` identical answers accept it;
+    for detections, answers agree when their boxes match one to one by class with an IoU of at
+    least ``match_iou`` and scores within ``score_tolerance``.
     Changing ``model_version`` is a rollout; ``revisions`` keeps the history.
     """
 
@@ -243,6 +248,8 @@ class Deployment(models.Model):
     )
     replication = models.PositiveIntegerField(default=1)
     quorum = models.PositiveIntegerField(default=1)
+    match_iou = models.FloatField(default=0.9)
+    score_tolerance = models.FloatField(default=0.05)
     is_active = models.BooleanField(default=True)
     details = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

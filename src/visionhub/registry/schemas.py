@@ -29,6 +29,8 @@ class InputSpecIn(Schema):
     mean: list[float] | None = None
     std: list[float] | None = None
     output: str = "logits"
+    resize: str = "stretch"
+    pad: list[float] | None = None
 
 
 class FileSpecIn(Schema):
@@ -43,6 +45,7 @@ class ModelIn(Schema):
     task: str = "classification"
     classes: list[str] = Field(default_factory=list)
     input: InputSpecIn
+    output: dict[str, Any] | None = None
     files: list[FileSpecIn] | None = None
     description: str = ""
 
@@ -54,6 +57,7 @@ class ModelPatch(Schema):
     task: str | None = None
     classes: list[str] | None = None
     input: dict[str, Any] | None = None
+    output: dict[str, Any] | None = None
     files: list[FileSpecIn] | None = None
 
 
@@ -72,6 +76,7 @@ class ModelOut(Schema):
     task: str
     classes: list[str]
     input: dict[str, Any]
+    output: dict[str, Any]
     files: list[FileSpecOut]
     latest_version: int | None
     created_at: datetime
@@ -84,6 +89,10 @@ class ModelOut(Schema):
     @staticmethod
     def resolve_input(obj: ModelDefinition) -> dict[str, Any]:
         return dict(obj.input_spec)
+
+    @staticmethod
+    def resolve_output(obj: ModelDefinition) -> dict[str, Any]:
+        return dict(obj.output_spec or {})
 
     @staticmethod
     def resolve_files(obj: ModelDefinition) -> list[dict[str, Any]]:
@@ -307,6 +316,8 @@ class DeploymentIn(Schema):
     version: int | str
     replication: int = 1
     quorum: int = 1
+    match_iou: float = 0.9
+    score_tolerance: float = 0.05
     details: dict[str, Any] = Field(default_factory=dict)
     project: str | None = None
 
@@ -318,6 +329,8 @@ class DeploymentPatch(Schema):
     version: int | str | None = None
     replication: int | None = None
     quorum: int | None = None
+    match_iou: float | None = None
+    score_tolerance: float | None = None
     is_active: bool | None = None
     details: dict[str, Any] | None = None
 
@@ -332,6 +345,8 @@ class DeploymentOut(Schema):
     model_version_id: int
     replication: int
     quorum: int
+    match_iou: float
+    score_tolerance: float
     is_active: bool
     details: dict[str, Any]
     created_at: datetime

@@ -15,7 +15,15 @@ from visionhub.core.errors import Invalid
 
 LAYOUTS = ("NCHW", "NHWC", "flat")
 OUTPUTS = ("logits", "probabilities")
-TASKS = ("classification", "detection")
+RESIZES = ("stretch", "letterbox")
+TASKS = ("classification", "detection", "segmentation")
+BOX_FORMATS = ("xyxy", "xywh", "cxcywh")
+DETECTION_FORMATS = ("boxes", "raw")
+# A raw (YOLO-style) tensor: [4 + C, A] (anchors last, no objectness, as YOLOv8), or
+# [A, 4 + C] / [A, 5 + C] (anchors first, the latter with an objectness score, as YOLOv5).
+RAW_LAYOUTS = ("4+C,A", "A,4+C", "A,5+C")
+OUTPUT_NAME_RE = re.compile(r"^.{1,200}$", re.DOTALL)
+DEFAULT_PAD = 114
 FILE_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$")
 MAX_SIDE = 65_536
 MB = 1024 * 1024
@@ -50,11 +58,14 @@ def clean_input_spec(raw: Mapping[str, Any]) -> dict[str, Any]:
     """A complete input spec from ``raw``; raises ``invalid_input_spec`` (422).
 
     ``width`` and ``height`` are required; ``channels`` defaults to 3, ``layout`` to NCHW,
-    ``scale`` to 1/255, ``mean`` to zeros, ``std`` to ones and ``output`` to logits.
+    ``scale`` to 1/255, ``mean`` to zeros, ``std`` to ones, ``output`` to logits and ``resize``
+    to stretch (``letterbox`` keeps the aspect ratio and pads with ``pad``, one value 0-255 per
+    channel, 114 by default).
     """
     if not isinstance(raw, Mapping):
         raise Invalid("invalid_input_spec", "input must be an object")
-    unknown = set(raw) - {"width", "height", "channels", "layout", "scale", "mean", "std", "output"}
+    known = {"width", "height", "channels", "layout", "scale", "mean", "std", "output"}
+    unknown = set(raw) - known - {"resize", "pad"}
     if unknown:
         raise Invalid(
             "invalid_input_spec",
@@ -85,6 +96,12 @@ def clean_input_spec(raw: Mapping[str, Any]) -> dict[str, Any]:
     std = _vector(raw.get("std"), "std", channels, 1.0)
     if any(s == 0 for s in std):
         raise Invalid("invalid_input_spec", "input.std values must not be zero")
+    resize = raw.get("resize", "stretch")
+    if resize not in RESIZES:
+        raise Invalid("invalid_input_spec", f"input.resize must be one of {', '.join(RESIZES)}")
+    pad = _vector(raw.get("pad"), "pad", channels, DEFAULT_PAD)
+    if not all(0 <= v <= 255 for v in pad):
+        raise Invalid("invalid_input_spec", "input.pad values must be from 0 to 255")
     return {
         "width": sizes["width"],
         "height": sizes["height"],
@@ -94,7 +111,135 @@ def clean_input_spec(raw: Mapping[str, Any]) -> dict[str, Any]:
         "mean": mean,
         "std": std,
         "output": output,
+        "resize": resize,
+        "pad": pad,
     }
+
+
+def _output_error(message: str, **details: Any) -> Invalid:
+    return Invalid("invalid_output_spec", message, details=details or None)
+
+
+def _fraction(raw: Mapping[str, Any], key: str, default: float) -> float:
+    value = raw.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise _output_error(f"output.{key} must be a number from 0 to 1")
+    return float(value)
+
+
+def _output_name(raw: Mapping[str, Any], key: str, default: str | None) -> str | None:
+    value = raw.get(key, default)
+    if value is not None and (not isinstance(value, str) or not OUTPUT_NAME_RE.match(value)):
+        raise _output_error(f"output.{key} must be the name of one of the model's outputs")
+    return value
+
+
+def _choice(raw: Mapping[str, Any], key: str, choices: tuple[str, ...], default: str) -> str:
+    value = raw.get(key, default)
+    if value not in choices:
+        raise _output_error(f"output.{key} must be one of {', '.join(choices)}")
+    return str(value)
+
+
+OUTPUT_KEYS = frozenset(
+    {
+        "format",
+        "boxes",
+        "scores",
+        "labels",
+        "masks",
+        "tensor",
+        "layout",
+        "box_format",
+        "normalized",
+        "nms",
+        "score_threshold",
+        "iou_threshold",
+        "max_detections",
+        "mask_threshold",
+        "label_offset",
+    }
+)
+
+
+def clean_output_spec(task: str, raw: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The complete output contract of a ``task``'s model; raises ``invalid_output_spec`` (422).
+
+    Classification models have none (``{}``: ``input.output`` says logits or probabilities).
+    Detection and segmentation models say where their detections are:
+
+    - ``format: boxes`` (torchvision-style): outputs named ``boxes`` [N, 4], ``scores`` [N] and
+      ``labels`` [N] (each optionally with a leading batch dimension), plus ``masks``
+      [N, h, w] or [N, 1, h, w] (probabilities over each box) for segmentation; ``nms``
+      defaults to true (the model applied it). ``label_offset`` is subtracted from the labels
+      (1 for torchvision's background-first numbering).
+    - ``format: raw`` (YOLO-style): one tensor (``tensor``, default the first output) of
+      ``layout`` ``4+C,A``, ``A,4+C`` or ``A,5+C``; ``nms`` defaults to false (the worker
+      applies it, per class). Segmentation needs ``format: boxes``.
+
+    ``box_format`` is ``xyxy``, ``xywh`` or ``cxcywh``, in input pixels or ``normalized`` to
+    0-1; ``score_threshold`` (0.25), ``iou_threshold`` of NMS (0.45), ``max_detections``
+    (100) and ``mask_threshold`` (0.5) are the defaults the worker applies.
+    """
+    if task == "classification":
+        if raw:
+            raise _output_error("a classification model has no output spec (see input.output)")
+        return {}
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise _output_error("output must be an object")
+    unknown = set(raw) - OUTPUT_KEYS
+    if unknown:
+        raise _output_error(
+            f"unknown output keys: {', '.join(sorted(unknown))}", unknown=sorted(unknown)
+        )
+    fmt = _choice(raw, "format", DETECTION_FORMATS, "boxes")
+    if task == "segmentation" and fmt != "boxes":
+        raise _output_error("a segmentation model needs format boxes (with a masks output)")
+    nms = raw.get("nms", fmt == "boxes")
+    normalized = raw.get("normalized", False)
+    if not isinstance(nms, bool) or not isinstance(normalized, bool):
+        raise _output_error("output.nms and output.normalized must be booleans")
+    max_detections = raw.get("max_detections", 100)
+    if isinstance(max_detections, bool) or not isinstance(max_detections, int):
+        raise _output_error("output.max_detections must be an integer from 1 to 10000")
+    if not 1 <= max_detections <= 10_000:
+        raise _output_error("output.max_detections must be an integer from 1 to 10000")
+    offset = raw.get("label_offset", 0)
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= 1000:
+        raise _output_error("output.label_offset must be an integer from 0 to 1000")
+    spec: dict[str, Any] = {
+        "format": fmt,
+        "box_format": _choice(
+            raw, "box_format", BOX_FORMATS, "xyxy" if fmt == "boxes" else "cxcywh"
+        ),
+        "normalized": normalized,
+        "nms": nms,
+        "score_threshold": _fraction(raw, "score_threshold", 0.25),
+        "iou_threshold": _fraction(raw, "iou_threshold", 0.45),
+        "max_detections": max_detections,
+    }
+    if fmt == "boxes":
+        if "tensor" in raw or "layout" in raw:
+            raise _output_error("tensor and layout belong to format raw")
+        spec["boxes"] = _output_name(raw, "boxes", "boxes")
+        spec["scores"] = _output_name(raw, "scores", "scores")
+        spec["labels"] = _output_name(raw, "labels", "labels")
+        spec["label_offset"] = offset
+    else:
+        if any(key in raw for key in ("boxes", "scores", "labels", "masks", "label_offset")):
+            raise _output_error(
+                "boxes, scores, labels, masks and label_offset belong to format boxes"
+            )
+        spec["tensor"] = _output_name(raw, "tensor", None)
+        spec["layout"] = _choice(raw, "layout", RAW_LAYOUTS, "4+C,A")
+    if task == "segmentation":
+        spec["masks"] = _output_name(raw, "masks", "masks")
+        spec["mask_threshold"] = _fraction(raw, "mask_threshold", 0.5)
+    elif "masks" in raw or "mask_threshold" in raw:
+        raise _output_error("masks belong to segmentation models")
+    return spec
 
 
 def clean_file_specs(raw: Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any]]:

@@ -12,13 +12,16 @@ possible):
    expanded, 16-bit and float grey are scaled to 0..255, CMYK and YCbCr are converted.
 5. Alpha is composited onto black (``ALPHA_BACKGROUND``) by premultiplying, which Pillow also
    uses to resize without colour bleeding from transparent pixels.
-6. Bilinear resize to width x height (the aspect ratio is not kept: the model's input size is).
+6. Bilinear resize to width x height (``resize: stretch``: the aspect ratio is not kept), or
+   (``resize: letterbox``) to the largest size of the same aspect ratio that fits, centred on
+   a canvas of the ``pad`` colour; ``Geometry`` maps the model's coordinates back.
 7. ``x = (p * scale - mean[c]) / std[c]`` in float32, laid out as NCHW, NHWC or flat.
 """
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -43,6 +46,25 @@ _TO_RGB = frozenset({"CMYK", "YCbCr", "LAB", "HSV", "RGBX"})
 
 class DecodeError(ValueError):
     """The bytes are not an image this worker can read (reported as the request's error)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Geometry:
+    """How a model input's pixels map to the original image (after its EXIF orientation):
+    ``original = (input - pad) / scale`` on each axis."""
+
+    width: int
+    height: int
+    scale_x: float
+    scale_y: float
+    pad_x: float = 0.0
+    pad_y: float = 0.0
+
+
+def fitted_size(width: int, height: int, box: tuple[int, int]) -> tuple[int, int]:
+    """The size of a ``width`` x ``height`` image letterboxed into ``box`` (at least 1x1)."""
+    ratio = min(box[0] / width, box[1] / height)
+    return max(1, min(box[0], round(width * ratio))), max(1, min(box[1], round(height * ratio)))
 
 
 def decode(
@@ -71,10 +93,26 @@ def decode_pixels(
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> npt.NDArray[np.uint8]:
     """Like ``decode``, as a uint8 array of shape (height, width, channels)."""
+    return decode_with_size(data, channels, size, reduce=reduce, max_pixels=max_pixels)[0]
+
+
+def decode_with_size(
+    data: bytes,
+    channels: int,
+    size: tuple[int, int] | None = None,
+    *,
+    reduce: bool = True,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    letterbox: bool = False,
+) -> tuple[npt.NDArray[np.uint8], tuple[int, int]]:
+    """Like ``decode_pixels``, with the original size (width, height, after EXIF orientation);
+    with ``letterbox``, the pixels are resized to fit ``size`` keeping their aspect ratio."""
     if channels not in (1, 3):
         raise ValueError(f"channels must be 1 or 3, not {channels}")
     try:
-        return _decode(data, channels, size, reduce=reduce, max_pixels=max_pixels)
+        return _decode(
+            data, channels, size, reduce=reduce, max_pixels=max_pixels, letterbox=letterbox
+        )
     except DecodeError:
         raise
     except Image.DecompressionBombError as exc:
@@ -90,7 +128,8 @@ def _decode(
     *,
     reduce: bool,
     max_pixels: int | None,
-) -> npt.NDArray[np.uint8]:
+    letterbox: bool = False,
+) -> tuple[npt.NDArray[np.uint8], tuple[int, int]]:
     if not data:
         raise DecodeError("empty image")
     # Pillow itself refuses more than twice Image.MAX_IMAGE_PIXELS and warns above it (the
@@ -105,13 +144,19 @@ def _decode(
     # it); PNG may keep it after the pixels, and reading it first would decode the image and
     # swallow a decoding error, leaving blank pixels. So other formats decode first.
     orientation = _orientation(im) if im.format == "JPEG" else None
-    if reduce and size is not None and im.format == "JPEG":
-        target = (size[1], size[0]) if orientation in _TRANSPOSING_ORIENTATIONS else size
+    box = size
+    if reduce and box is not None and im.format == "JPEG":
+        target = fitted_size(*_upright(width, height, orientation), box) if letterbox else box
+        if orientation in _TRANSPOSING_ORIENTATIONS:
+            target = (target[1], target[0])
         # Asking for L lets libjpeg skip the colour conversion (it returns the Y plane).
         im.draft("L" if channels == 1 and im.mode in ("L", "RGB") else None, target)
     im.load()
     if im.format != "JPEG":
         orientation = _orientation(im)
+    upright = _upright(width, height, orientation)
+    if box is not None and letterbox:
+        size = fitted_size(*upright, box)
     if orientation not in (None, 1):
         im = ImageOps.exif_transpose(im)
     im = _to_working_mode(im, channels)
@@ -132,7 +177,11 @@ def _decode(
         pixels = color
     if channels == 3 and pixels.shape[2] == 1:
         pixels = np.repeat(pixels, 3, axis=2)
-    return np.ascontiguousarray(pixels)
+    return np.ascontiguousarray(pixels), upright
+
+
+def _upright(width: int, height: int, orientation: int | None) -> tuple[int, int]:
+    return (height, width) if orientation in _TRANSPOSING_ORIENTATIONS else (width, height)
 
 
 def _orientation(im: Image.Image) -> int | None:
@@ -229,3 +278,30 @@ def preprocess(
         data, spec.channels, (spec.width, spec.height), reduce=reduce, max_pixels=max_pixels
     )
     return normalize(pixels, spec)
+
+
+def prepare(
+    data: bytes,
+    spec: InputSpec,
+    *,
+    reduce: bool = True,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
+) -> tuple[FloatArray, Geometry]:
+    """Like ``preprocess``, with the ``Geometry`` that maps the tensor's pixels back to the
+    original image (for detection models, whose boxes are in the tensor's pixels)."""
+    box = (spec.width, spec.height)
+    letterbox = spec.resize == "letterbox"
+    pixels, (width, height) = decode_with_size(
+        data, spec.channels, box, reduce=reduce, max_pixels=max_pixels, letterbox=letterbox
+    )
+    if not letterbox:
+        return normalize(pixels, spec), Geometry(
+            width, height, spec.width / width, spec.height / height
+        )
+    fh, fw = pixels.shape[:2]
+    pad_x, pad_y = (spec.width - fw) // 2, (spec.height - fh) // 2
+    fill = np.asarray([round(v) for v in spec.pad], dtype=np.uint8)
+    canvas = np.empty((spec.height, spec.width, spec.channels), dtype=np.uint8)
+    canvas[...] = fill
+    canvas[pad_y : pad_y + fh, pad_x : pad_x + fw] = pixels
+    return normalize(canvas, spec), Geometry(width, height, fw / width, fh / height, pad_x, pad_y)

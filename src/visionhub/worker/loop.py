@@ -49,7 +49,7 @@ from visionhub.client.base import ClientError
 from visionhub.client.inference import InferenceClient
 from visionhub.client.retry import WORKER_POLICY, RetryInterrupted
 from visionhub.worker.cache import IntegrityError, WorkerCache
-from visionhub.worker.decode import DEFAULT_MAX_PIXELS, DecodeError, FloatArray, preprocess
+from visionhub.worker.decode import DEFAULT_MAX_PIXELS, DecodeError, FloatArray, Geometry, prepare
 from visionhub.worker.fetch import Fetcher
 from visionhub.worker.protocol import (
     Failure,
@@ -59,12 +59,11 @@ from visionhub.worker.protocol import (
     ModelRef,
     ProtocolError,
     Result,
-    Success,
     Verdicts,
     WorkerInfo,
     parse_verdicts,
 )
-from visionhub.worker.runtime import ModelError, ModelRuntime, RuntimeCache
+from visionhub.worker.runtime import ModelError, Runtime, RuntimeCache
 
 log = logging.getLogger("visionhub.worker")
 
@@ -78,6 +77,10 @@ _CLAIM_BATCHES = 2
 # that one call carries both; an idle worker sends at once.
 _RESULTS_LINGER = 0.25
 _LEASES_PER_REQUEST = 500
+
+
+# One image's input tensor, and how its pixels map back to the original (for boxes).
+Prepared = tuple[FloatArray, Geometry]
 
 
 class Fatal(Exception):
@@ -113,8 +116,8 @@ class WorkerOptions:
 @dataclass(slots=True)
 class _Batch:
     jobs: list[Job]
-    tensors: list[Future[FloatArray]]
-    models: dict[object, Future[ModelRuntime]]
+    tensors: list[Future[Prepared]]
+    models: dict[object, Future[Runtime]]
     started: float
 
 
@@ -341,7 +344,7 @@ class Worker:
         return jobs
 
     def _start(self, jobs: list[Job], pool: ThreadPoolExecutor) -> _Batch:
-        models: dict[object, Future[ModelRuntime]] = {}
+        models: dict[object, Future[Runtime]] = {}
         for job in jobs:
             key = _model_key(job.model)
             if key not in models:
@@ -358,7 +361,7 @@ class Worker:
                 break
         results: list[Result] = []
         abandoned: list[Lease] = []
-        groups: dict[object, list[tuple[Job, FloatArray]]] = {}
+        groups: dict[object, list[tuple[Job, Prepared]]] = {}
         for job, future in zip(batch.jobs, batch.tensors, strict=True):
             outcome = _outcome(future)
             if isinstance(outcome, _Abandoned):
@@ -376,7 +379,9 @@ class Worker:
                 results.extend(Failure(job.lease, str(loaded)) for job, _ in members)
                 continue
             try:
-                predictions = loaded.predict([tensor for _, tensor in members])
+                answers = loaded.answer(
+                    [tensor for _, (tensor, _) in members], [geo for _, (_, geo) in members]
+                )
             except ModelError as exc:
                 results.extend(Failure(job.lease, f"model_error: {exc}") for job, _ in members)
                 continue
@@ -386,10 +391,9 @@ class Worker:
                 results.extend(Failure(job.lease, error) for job, _ in members)
                 continue
             results.extend(
-                Success(job.lease, p.label, p.scores)
-                for (job, _), p in zip(members, predictions, strict=True)
+                answer.result(job.lease) for (job, _), answer in zip(members, answers, strict=True)
             )
-        ok = sum(isinstance(r, Success) for r in results)
+        ok = sum(not isinstance(r, Failure) for r in results)
         self.stats.succeeded += ok
         self.stats.failed += len(results) - ok
         if abandoned:
@@ -412,7 +416,7 @@ class Worker:
 
     # --- pool threads ---------------------------------------------------------------------
 
-    def _prepare(self, job: Job) -> FloatArray:
+    def _prepare(self, job: Job) -> Prepared:
         """Download (through the cache) and preprocess one job's image; raises its error."""
         limit = self.options.max_image_bytes
 
@@ -425,11 +429,11 @@ class Worker:
 
         data = self._download("image", fetch)
         try:
-            return preprocess(data, job.model.input, max_pixels=self.options.max_pixels)
+            return prepare(data, job.model.input, max_pixels=self.options.max_pixels)
         except DecodeError as exc:
             raise _JobError(f"invalid_image: {exc}") from None
 
-    def _load_model(self, model: ModelRef) -> ModelRuntime:
+    def _load_model(self, model: ModelRef) -> Runtime:
         def fetch() -> Path:
             return self.cache.model_path(model, lambda url, dest: self._download_file(url, dest))
 
@@ -712,7 +716,7 @@ class _JobError(Exception):
 
 
 def _model_key(model: ModelRef) -> object:
-    return (model.version_id, model.onnx_file.sha256, model.input, model.classes)
+    return (model.version_id, model.onnx_file.sha256, model.input, model.classes, model.output)
 
 
 def _outcome(future: Future[T]) -> T | BaseException:

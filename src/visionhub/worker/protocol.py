@@ -16,6 +16,10 @@ from typing import Any, Literal, cast
 
 Layout = Literal["NCHW", "NHWC", "flat"]
 OutputKind = Literal["logits", "probabilities"]
+Resize = Literal["stretch", "letterbox"]
+Task = Literal["classification", "detection", "segmentation"]
+BoxFormat = Literal["xyxy", "xywh", "cxcywh"]
+RawLayout = Literal["4+C,A", "A,4+C", "A,5+C"]
 RequestId = int | str
 
 # Files that hold an ONNX model's external tensors are fetched beside it (names as written by
@@ -60,6 +64,8 @@ class InputSpec:
     mean: tuple[float, ...] = (0.0, 0.0, 0.0)
     std: tuple[float, ...] = (1.0, 1.0, 1.0)
     output: OutputKind = "logits"
+    resize: Resize = "stretch"
+    pad: tuple[float, ...] = (114.0, 114.0, 114.0)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> InputSpec:
@@ -78,6 +84,9 @@ class InputSpec:
             raise ProtocolError(f"input.layout must be NCHW, NHWC or flat, not {layout!r}")
         if output not in ("logits", "probabilities"):
             raise ProtocolError(f"input.output must be logits or probabilities, not {output!r}")
+        resize = cast(Resize, data.get("resize") or "stretch")
+        if resize not in ("stretch", "letterbox"):
+            raise ProtocolError(f"input.resize must be stretch or letterbox, not {resize!r}")
         std = _float_tuple(data.get("std"), channels, "std", 1.0)
         if any(s == 0 or not math.isfinite(s) for s in std):
             raise ProtocolError(f"input.std must be finite and non-zero: {std!r}")
@@ -90,6 +99,8 @@ class InputSpec:
             mean=_float_tuple(data.get("mean"), channels, "mean", 0.0),
             std=std,
             output=output,
+            resize=resize,
+            pad=_float_tuple(data.get("pad"), channels, "pad", 114.0),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -102,6 +113,8 @@ class InputSpec:
             "mean": list(self.mean),
             "std": list(self.std),
             "output": self.output,
+            "resize": self.resize,
+            "pad": list(self.pad),
         }
 
     @property
@@ -113,6 +126,60 @@ class InputSpec:
         if self.layout == "NHWC":
             return (h, w, c)
         return (c * h * w,)
+
+
+@dataclass(frozen=True, slots=True)
+class OutputSpec:
+    """Where a detection or segmentation model's detections are (``registry.specs``)."""
+
+    format: Literal["boxes", "raw"] = "boxes"
+    box_format: BoxFormat = "xyxy"
+    normalized: bool = False
+    nms: bool = True
+    score_threshold: float = 0.25
+    iou_threshold: float = 0.45
+    max_detections: int = 100
+    boxes: str = "boxes"
+    scores: str = "scores"
+    labels: str = "labels"
+    label_offset: int = 0
+    tensor: str | None = None
+    layout: RawLayout = "4+C,A"
+    masks: str | None = None
+    mask_threshold: float = 0.5
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], task: Task) -> OutputSpec:
+        fmt = data.get("format", "boxes")
+        if fmt not in ("boxes", "raw"):
+            raise ProtocolError(f"output.format must be boxes or raw, not {fmt!r}")
+        try:
+            spec = cls(
+                format=fmt,
+                box_format=data.get("box_format") or ("xyxy" if fmt == "boxes" else "cxcywh"),
+                normalized=bool(data.get("normalized", False)),
+                nms=bool(data.get("nms", fmt == "boxes")),
+                score_threshold=float(data.get("score_threshold", 0.25)),
+                iou_threshold=float(data.get("iou_threshold", 0.45)),
+                max_detections=int(data.get("max_detections", 100)),
+                boxes=str(data.get("boxes") or "boxes"),
+                scores=str(data.get("scores") or "scores"),
+                labels=str(data.get("labels") or "labels"),
+                label_offset=int(data.get("label_offset", 0)),
+                tensor=None if data.get("tensor") is None else str(data["tensor"]),
+                layout=data.get("layout") or "4+C,A",
+                masks=str(data.get("masks") or "masks") if task == "segmentation" else None,
+                mask_threshold=float(data.get("mask_threshold", 0.5)),
+            )
+        except (TypeError, ValueError) as exc:
+            raise ProtocolError(f"malformed output spec {data!r}: {exc}") from None
+        if spec.box_format not in ("xyxy", "xywh", "cxcywh"):
+            raise ProtocolError(f"output.box_format {spec.box_format!r} is unknown")
+        if spec.layout not in ("4+C,A", "A,4+C", "A,5+C"):
+            raise ProtocolError(f"output.layout {spec.layout!r} is unknown")
+        if spec.max_detections < 1:
+            raise ProtocolError("output.max_detections must be at least 1")
+        return spec
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,17 +202,27 @@ class ModelRef:
     input: InputSpec
     classes: tuple[str, ...]
     files: tuple[FileRef, ...]
+    task: Task = "classification"
+    output: OutputSpec | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ModelRef:
+        task = cast(Task, data.get("task") or "classification")
+        if task not in ("classification", "detection", "segmentation"):
+            raise ProtocolError(f"this worker cannot serve {task!r} models")
         try:
             classes = tuple(str(c) for c in data["classes"])
             files = tuple(FileRef.from_json(f) for f in data["files"])
+            output = None
+            if task != "classification":
+                output = OutputSpec.from_json(data.get("output") or {}, task)
             model = cls(
                 version_id=_request_id(data["version_id"]),
                 input=InputSpec.from_json(data["input"]),
                 classes=classes,
                 files=files,
+                task=task,
+                output=output,
             )
         except (KeyError, TypeError):
             raise ProtocolError(
@@ -258,6 +335,18 @@ class Success:
 
 
 @dataclass(frozen=True, slots=True)
+class Detected:
+    """A detection or segmentation answer: ``{label, score, box: [x, y, w, h]}`` per object,
+    in the original image's pixels, with ``mask`` (COCO RLE) for segmentation."""
+
+    lease: Lease
+    detections: list[dict[str, Any]]
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.lease.to_json(), "detections": self.detections}
+
+
+@dataclass(frozen=True, slots=True)
 class Failure:
     lease: Lease
     error: str
@@ -266,7 +355,7 @@ class Failure:
         return {**self.lease.to_json(), "error": self.error[:2000]}
 
 
-Result = Success | Failure
+Result = Success | Detected | Failure
 
 
 @dataclass(frozen=True, slots=True)

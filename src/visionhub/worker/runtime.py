@@ -7,13 +7,14 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 import onnxruntime as ort
 
-from visionhub.worker.protocol import InputSpec, ModelRef
+from visionhub.worker.decode import Geometry
+from visionhub.worker.protocol import Detected, Failure, InputSpec, Lease, ModelRef, Success
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -36,9 +37,78 @@ class Prediction:
     label: str
     scores: dict[str, float]
 
+    def result(self, lease: Lease) -> Success:
+        return Success(lease, self.label, self.scores)
+
+
+@dataclass(frozen=True, slots=True)
+class Broken:
+    """One image's output broke the model's contract: that request's error."""
+
+    error: str
+
+    def result(self, lease: Lease) -> Failure:
+        return Failure(lease, self.error)
+
+
+@dataclass(frozen=True, slots=True)
+class Detections:
+    """One image's detections as sent: ``[{label, score, box, mask?}]``, original pixels."""
+
+    items: list[dict[str, Any]]
+
+    def result(self, lease: Lease) -> Detected:
+        return Detected(lease, self.items)
+
+
+Answer = Prediction | Broken | Detections
+
+
+def open_session(path: Path, spec: InputSpec, intra_op_threads: int) -> ort.InferenceSession:
+    """An onnxruntime CPU session of the model at ``path``, its single float input checked
+    against ``spec``; raises ``ModelError``."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = intra_op_threads  # 0 = onnxruntime's choice (all cores)
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3
+    # Idle intra-op threads would otherwise spin, taking the cores the decoding threads need.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    try:
+        session = ort.InferenceSession(
+            str(path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise ModelError(f"cannot load the ONNX model: {exc}") from None
+    inputs = session.get_inputs()
+    if len(inputs) != 1:
+        raise ModelError(f"the model must have exactly one input, it has {len(inputs)}")
+    if inputs[0].type not in ("tensor(float)", "tensor(float16)"):
+        raise ModelError(f"the model's input must be a float tensor, not {inputs[0].type}")
+    shape = list(inputs[0].shape)
+    expected = spec.tensor_shape
+    if len(shape) != len(expected) + 1:
+        raise ModelError(
+            f"the model's input has rank {len(shape)}, the input spec ({spec.layout}) "
+            f"implies {len(expected) + 1}"
+        )
+    for got, want in zip(shape[1:], expected, strict=True):
+        if isinstance(got, int) and got > 0 and got != want:
+            raise ModelError(
+                f"the model's input shape {shape} does not match the input spec {['N', *expected]}"
+            )
+    return session
+
+
+def fixed_batch_of(session: ort.InferenceSession) -> int | None:
+    """The input's batch size when the model fixes it to a number (often 1), else None."""
+    first = session.get_inputs()[0].shape[0]
+    return first if isinstance(first, int) and first > 0 else None
+
 
 class ModelRuntime:
-    """One loaded model version. ``predict`` is safe to call from several threads."""
+    """One loaded classifier version. ``predict`` is safe to call from several threads."""
 
     def __init__(
         self,
@@ -52,45 +122,13 @@ class ModelRuntime:
         self.spec = spec
         self.classes = tuple(classes)
         self.max_batch = max(1, max_batch)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = intra_op_threads  # 0 = onnxruntime's choice (all cores)
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
-        # Idle intra-op threads would otherwise spin, taking the cores the decoding threads need.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self.session = ort.InferenceSession(
-                str(path), sess_options=options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise ModelError(f"cannot load the ONNX model: {exc}") from None
+        self.session = open_session(path, spec, intra_op_threads)
         inputs = self.session.get_inputs()
-        if len(inputs) != 1:
-            raise ModelError(f"the model must have exactly one input, it has {len(inputs)}")
         self.input_name: str = inputs[0].name
         self.output_name: str = self.session.get_outputs()[0].name
-        if inputs[0].type not in ("tensor(float)", "tensor(float16)"):
-            raise ModelError(f"the model's input must be a float tensor, not {inputs[0].type}")
         self.input_dtype = np.float16 if inputs[0].type == "tensor(float16)" else np.float32
-        shape = list(inputs[0].shape)
-        expected = spec.tensor_shape
-        if len(shape) != len(expected) + 1:
-            raise ModelError(
-                f"the model's input has rank {len(shape)}, the input spec ({spec.layout}) "
-                f"implies {len(expected) + 1}"
-            )
-        for got, want in zip(shape[1:], expected, strict=True):
-            if isinstance(got, int) and got > 0 and got != want:
-                raise ModelError(
-                    f"the model's input shape {shape} does not match the input spec "
-                    f"{['N', *expected]}"
-                )
-        # A batch dimension fixed to a number (often 1) means chunks of exactly that size.
-        self.fixed_batch: int | None = (
-            shape[0] if isinstance(shape[0], int) and shape[0] > 0 else None
-        )
+        # A batch dimension fixed to a number means chunks of exactly that size.
+        self.fixed_batch: int | None = fixed_batch_of(self.session)
 
     def run(self, batch: FloatArray) -> FloatArray:
         """The class probabilities (N, classes) of a stacked batch of input tensors."""
@@ -137,28 +175,55 @@ class ModelRuntime:
             for i, row in zip(best, probabilities, strict=True)
         ]
 
+    def answer(
+        self, tensors: Sequence[FloatArray], geometries: Sequence[Geometry]
+    ) -> Sequence[Prediction | Broken]:
+        """What the worker sends for each image (``geometries`` matter to detectors only)."""
+        return self.predict(tensors)
+
+
+class Runtime(Protocol):
+    """What the worker loop needs of a loaded model."""
+
+    def answer(
+        self, tensors: Sequence[FloatArray], geometries: Sequence[Geometry]
+    ) -> Sequence[Answer]: ...
+
 
 class RuntimeCache:
-    """Model versions → loaded ``ModelRuntime``; keeps the ``capacity`` most recently used."""
+    """Model versions → loaded runtimes (``ModelRuntime`` for classifiers, ``DetectorRuntime``
+    for detection and segmentation); keeps the ``capacity`` most recently used."""
 
     def __init__(self, *, intra_op_threads: int = 0, capacity: int = 4) -> None:
         self.intra_op_threads = intra_op_threads
         self.capacity = max(1, capacity)
-        self._runtimes: OrderedDict[tuple[object, ...], ModelRuntime] = OrderedDict()
+        self._runtimes: OrderedDict[tuple[object, ...], Runtime] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, model: ModelRef, path: Path) -> ModelRuntime:
+    def get(self, model: ModelRef, path: Path) -> Runtime:
         """The runtime of ``model``, loading it from ``path`` the first time."""
         # The input spec and classes belong to the model definition, which can be edited.
-        key = (model.version_id, model.onnx_file.sha256, model.input, model.classes)
+        key = (model.version_id, model.onnx_file.sha256, model.input, model.classes, model.output)
         with self._lock:
-            runtime = self._runtimes.get(key)
-            if runtime is not None:
+            known = self._runtimes.get(key)
+            if known is not None:
                 self._runtimes.move_to_end(key)
-                return runtime
-            runtime = ModelRuntime(
-                path, model.input, model.classes, intra_op_threads=self.intra_op_threads
-            )
+                return known
+            runtime: Runtime
+            if model.output is None:
+                runtime = ModelRuntime(
+                    path, model.input, model.classes, intra_op_threads=self.intra_op_threads
+                )
+            else:
+                from visionhub.worker.detector import DetectorRuntime
+
+                runtime = DetectorRuntime(
+                    path,
+                    model.input,
+                    model.output,
+                    model.classes,
+                    intra_op_threads=self.intra_op_threads,
+                )
             self._runtimes[key] = runtime
             while len(self._runtimes) > self.capacity:
                 self._runtimes.popitem(last=False)

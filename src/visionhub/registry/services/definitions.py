@@ -25,17 +25,22 @@ def create_definition(
     classes: Iterable[str] = (),
     file_specs: Iterable[Mapping[str, Any]] | None = None,
     description: str = "",
+    output_spec: Mapping[str, Any] | None = None,
 ) -> ModelDefinition:
     """A new definition owned by ``owner``; the name must be a slug new among their models.
 
     Raises ``invalid_*`` (422) for a bad spec and ``model_exists`` (409) for a taken name.
+    ``output_spec`` is the output contract of a detection or segmentation model
+    (``specs.clean_output_spec``).
     """
     validate_slug(name)
+    task = specs.clean_task(task)
     definition = ModelDefinition(
         owner=owner,
         name=name,
         description=description,
-        task=specs.clean_task(task),
+        task=task,
+        output_spec=specs.clean_output_spec(task, output_spec),
         classes=specs.clean_classes(classes),
         input_spec=specs.clean_input_spec(input_spec),
         file_specs=specs.clean_file_specs(file_specs),
@@ -49,17 +54,26 @@ def create_definition(
 
 
 def update_definition(definition: ModelDefinition, changes: Mapping[str, Any]) -> ModelDefinition:
-    """Edit anything but the name: ``description, task, classes, input, files``.
+    """Edit anything but the name: ``description, task, classes, input, output, files``.
 
-    ``input`` is merged into the current spec (send only what changes); ``classes`` and
-    ``files`` replace the current lists. Existing versions keep their files.
+    ``input`` and ``output`` are merged into the current specs (send only what changes;
+    ``output`` starts afresh when the task changes); ``classes`` and ``files`` replace the
+    current lists. Existing versions keep their files.
     """
     if "name" in changes and changes["name"] != definition.name:
         raise Invalid("name_not_editable", "a model's name cannot be changed")
     if changes.get("description") is not None:
         definition.description = str(changes["description"])
+    old_task = definition.task
     if changes.get("task") is not None:
         definition.task = specs.clean_task(changes["task"])
+    if changes.get("output") is not None or definition.task != old_task:
+        output = changes.get("output") or {}
+        if not isinstance(output, Mapping):
+            raise Invalid("invalid_output_spec", "output must be an object")
+        base = definition.output_spec if definition.task == old_task else {}
+        merged = {**base, **output} if definition.task != "classification" else dict(output)
+        definition.output_spec = specs.clean_output_spec(definition.task, merged)
     if changes.get("classes") is not None:
         definition.classes = specs.clean_classes(changes["classes"])
     if changes.get("input") is not None:

@@ -35,6 +35,13 @@ def _check_replication(replication: int, quorum: int) -> None:
         )
 
 
+def _check_matching(match_iou: float, score_tolerance: float) -> None:
+    if not 0 < match_iou <= 1:
+        raise Invalid("invalid_match_iou", "match_iou must be above 0 and at most 1")
+    if not 0 <= score_tolerance <= 1:
+        raise Invalid("invalid_score_tolerance", "score_tolerance must be from 0 to 1")
+
+
 def _revision(deployment: Deployment, by: User | None) -> DeploymentRevision:
     return DeploymentRevision.objects.create(
         deployment=deployment,
@@ -55,14 +62,19 @@ def create_deployment(
     quorum: int = 1,
     details: Mapping[str, Any] | None = None,
     project: Project | None = None,
+    match_iou: float = 0.9,
+    score_tolerance: float = 0.05,
 ) -> Deployment:
     """A new deployment serving ``model_version``; names are unique server-wide.
 
-    Raises ``invalid_quorum`` / ``invalid_replication`` (422), ``deployment_exists`` (409).
-    The first entry of its history is written with it.
+    Raises ``invalid_quorum`` / ``invalid_replication`` / ``invalid_match_iou`` /
+    ``invalid_score_tolerance`` (422), ``deployment_exists`` (409). The first entry of its
+    history is written with it. ``match_iou`` and ``score_tolerance`` say when two detection
+    answers agree (quorum by geometry).
     """
     validate_slug(name)
     _check_replication(replication, quorum)
+    _check_matching(match_iou, score_tolerance)
     if details is not None and not isinstance(details, dict):
         raise Invalid("invalid_details", "details must be a JSON object")
     try:
@@ -73,6 +85,8 @@ def create_deployment(
                 model_version=model_version,
                 replication=replication,
                 quorum=quorum,
+                match_iou=match_iou,
+                score_tolerance=score_tolerance,
                 details=dict(details or {}),
                 project=project,
             )
@@ -91,6 +105,8 @@ def update_deployment(
     quorum: int | None = None,
     is_active: bool | None = None,
     details: Mapping[str, Any] | None = None,
+    match_iou: float | None = None,
+    score_tolerance: float | None = None,
 ) -> Deployment:
     """Change a deployment. A new version (a rollout) or new replication or quorum is written
     to its history with who did it; requests already routed keep the version they were given.
@@ -109,6 +125,11 @@ def update_deployment(
         if quorum is not None:
             locked.quorum = quorum
         _check_replication(locked.replication, locked.quorum)
+        if match_iou is not None:
+            locked.match_iou = match_iou
+        if score_tolerance is not None:
+            locked.score_tolerance = score_tolerance
+        _check_matching(locked.match_iou, locked.score_tolerance)
         if is_active is not None:
             locked.is_active = is_active
         if details is not None:
