@@ -8,6 +8,7 @@ from django.db import IntegrityError, transaction
 
 from visionhub.accounts.access import get_user_by_username
 from visionhub.accounts.models import User
+from visionhub.core.deletion import bulk_delete
 from visionhub.core.errors import Conflict, Invalid, NotFound
 from visionhub.core.slugs import validate_slug
 from visionhub.datasets.models import (
@@ -101,7 +102,7 @@ def delete_dataset(dataset: Dataset) -> None:
         for label_set in label_sets:
             Annotation.objects.filter(label_set=label_set).delete()
         Dataset.objects.filter(pk=dataset.pk).update(cover=None)
-        Image.objects.filter(dataset=dataset)._raw_delete(Image.objects.db)
+        bulk_delete(Image.objects.filter(dataset=dataset))
         label_sets.delete()
         Category.objects.filter(dataset=dataset).delete()
         dataset.delete()

@@ -15,6 +15,7 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from visionhub.accounts.models import User
+from visionhub.core.deletion import bulk_delete
 from visionhub.core.errors import ApiError, Invalid, NotFound
 from visionhub.datasets.access import readable_datasets
 from visionhub.datasets.models import (
@@ -507,5 +508,5 @@ def delete_image(image: Image) -> None:
         counts.subtract(annotations)
         annotations.delete()
         Dataset.objects.filter(pk=image.dataset_id, cover_id=image.pk).update(cover=None)
-        Image.objects.filter(pk=image.pk)._raw_delete(Image.objects.db)
+        bulk_delete(Image.objects.filter(pk=image.pk))
         Dataset.objects.filter(pk=image.dataset_id).update(num_images=F("num_images") - 1)
