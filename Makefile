@@ -10,7 +10,7 @@ PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/visionhub
 PYTEST_ARGS ?=
 XDIST ?= -n 2
 
-.PHONY: help install test test-sqlite test-postgres lint fmt serve demo bench clean
+.PHONY: help install test test-fast test-sqlite test-postgres lint fmt serve demo bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ test: $(STAMP) ## Run the whole suite on SQLite, then on PostgreSQL if it answer
 		echo "PostgreSQL is not answering on 127.0.0.1:5432: PostgreSQL pass NOT run"; \
 		if [ -n "$$CI" ]; then exit 1; fi; \
 	fi
+
+test-fast: $(STAMP) ## Run the in-process ring on SQLite (no server, worker or browser processes)
+	env -u VISIONHUB_TEST_DATABASE_URL $(BIN)/pytest $(XDIST) -m "not process" $(PYTEST_ARGS)
 
 test-sqlite: $(STAMP) ## Run the suite on SQLite
 	@echo "=== test pass: sqlite ==="

@@ -26,7 +26,7 @@ from tests.conftest import LiveServer, Person, PersonFactory
 from tests.helpers import unique, wait_until
 from tests.inference.helpers import deploy, gray_png, true_label
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.process]
 
 LEASE_SECONDS = 3
 Committed = Callable[[], AbstractContextManager[None]]

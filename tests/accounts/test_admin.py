@@ -12,7 +12,7 @@ PASSWORD = "admin password 123"
 
 
 def _login(server: LiveServer, username: str) -> httpx.Response:
-    client = httpx.Client(base_url=server.url, follow_redirects=False)
+    client = server.http(base_url=server.url, follow_redirects=False)
     page = client.get("/admin/login/")
     assert page.status_code == 200
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
@@ -32,7 +32,7 @@ def test_staff_use_the_admin(server: LiveServer) -> None:
     assert response.status_code == 200
     assert "VisionHub administration" in response.text
     # the admin's static files are served by the production server too
-    assert httpx.get(f"{server.url}/static/admin/css/base.css").status_code == 200
+    assert server.get(f"{server.url}/static/admin/css/base.css").status_code == 200
 
 
 def test_non_staff_are_sent_back_to_the_login(server: LiveServer) -> None:

@@ -20,7 +20,9 @@ def frank(server: LiveServer) -> str:
 
 
 def login(server: LiveServer, username: str, password: str) -> httpx.Response:
-    return httpx.post(f"{server.api}/auth/login", json={"username": username, "password": password})
+    return server.post(
+        f"{server.api}/auth/login", json={"username": username, "password": password}
+    )
 
 
 def test_login_returns_a_token_with_an_expiry(server: LiveServer, frank: str) -> None:
@@ -28,7 +30,7 @@ def test_login_returns_a_token_with_an_expiry(server: LiveServer, frank: str) ->
     assert response.status_code == 200
     body = response.json()
     assert datetime.fromisoformat(body["expires_at"]) > datetime.now().astimezone()
-    me = httpx.get(f"{server.api}/users/me", headers={"Authorization": f"Bearer {body['token']}"})
+    me = server.get(f"{server.api}/users/me", headers={"Authorization": f"Bearer {body['token']}"})
     assert me.json()["username"] == frank
 
 
@@ -41,10 +43,10 @@ def test_an_unknown_user_gets_the_same_401(server: LiveServer) -> None:
 
 
 def test_a_malformed_body_gets_422(server: LiveServer) -> None:
-    response = httpx.post(f"{server.api}/auth/login", json={"username": "x"})
+    response = server.post(f"{server.api}/auth/login", json={"username": "x"})
     error = assert_error(response, 422, "validation_error")
     assert error["details"]["errors"][0]["loc"][-1] == "password"
-    garbage = httpx.post(
+    garbage = server.post(
         f"{server.api}/auth/login",
         content=b"{not json",
         headers={"Content-Type": "application/json"},
@@ -55,14 +57,14 @@ def test_a_malformed_body_gets_422(server: LiveServer) -> None:
 def test_logout_revokes_the_session_token(server: LiveServer, frank: str) -> None:
     token = login(server, frank, PASSWORD).json()["token"]
     headers = {"Authorization": f"Bearer {token}"}
-    assert httpx.post(f"{server.api}/auth/logout", headers=headers).status_code == 204
-    assert_error(httpx.get(f"{server.api}/users/me", headers=headers), 401)
+    assert server.post(f"{server.api}/auth/logout", headers=headers).status_code == 204
+    assert_error(server.get(f"{server.api}/users/me", headers=headers), 401)
 
 
 def test_refresh_extends_the_session(server: LiveServer, frank: str) -> None:
     first = login(server, frank, PASSWORD).json()
     headers = {"Authorization": f"Bearer {first['token']}"}
-    refreshed = httpx.post(f"{server.api}/auth/refresh", headers=headers)
+    refreshed = server.post(f"{server.api}/auth/refresh", headers=headers)
     assert refreshed.status_code == 200
     assert refreshed.json()["token"] == first["token"]
     assert refreshed.json()["expires_at"] >= first["expires_at"]

@@ -170,12 +170,12 @@ def stranger_provider() -> Iterator[Provider]:
 
 
 @pytest.fixture(scope="module")
-def server_env(provider: Provider) -> dict[str, str]:
-    return {"VISIONHUB_OIDC_ISSUERS": provider.url, "VISIONHUB_OIDC_AUDIENCE": AUDIENCE}
+def server_settings(provider: Provider) -> dict[str, Any]:
+    return {"OIDC_ISSUERS": [provider.url], "OIDC_AUDIENCE": AUDIENCE}
 
 
 def me(server: LiveServer, token: str) -> httpx.Response:
-    return httpx.get(f"{server.api}/users/me", headers={"Authorization": f"Bearer {token}"})
+    return server.get(f"{server.api}/users/me", headers={"Authorization": f"Bearer {token}"})
 
 
 Committed = Callable[[], AbstractContextManager[None]]

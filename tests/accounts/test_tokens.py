@@ -18,7 +18,7 @@ def test_a_token_from_the_cli_reads_users_me(server: LiveServer) -> None:
     out = server.cli("token", "create", name, "--name", "laptop").stdout
     token = out.strip().splitlines()[-1]
     assert token.startswith("vh_") and len(token) > 40
-    me = httpx.get(f"{server.api}/users/me", headers={"Authorization": f"Bearer {token}"})
+    me = server.get(f"{server.api}/users/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200
     assert me.json()["username"] == name
 
@@ -47,7 +47,7 @@ def test_an_expired_token_is_refused(server: LiveServer, alice: Person, committe
         ApiToken.objects.filter(pk=issued.token.pk).update(
             expires_at=timezone.now() - timedelta(seconds=1)
         )
-    response = httpx.get(
+    response = server.get(
         f"{server.api}/users/me", headers={"Authorization": f"Bearer {issued.secret}"}
     )
     assert_error(response, 401, "unauthorized")
@@ -62,7 +62,7 @@ def test_the_token_of_a_banned_user_is_refused_at_once(server: LiveServer, make_
     # Banning deleted the tokens: unbanning does not bring them back.
     assert_error(dave.http.get("/users/me"), 401, "unauthorized")
     token = server.cli("token", "create", dave.username).stdout.strip().splitlines()[-1]
-    me = httpx.get(f"{server.api}/users/me", headers={"Authorization": f"Bearer {token}"})
+    me = server.get(f"{server.api}/users/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200
 
 
@@ -71,7 +71,7 @@ def test_token_expiry_option(server: LiveServer) -> None:
     server.cli("user", "create", name)
     out = server.cli("token", "create", name, "--expires-days", "3").stdout
     token = out.strip().splitlines()[-1]
-    me = httpx.get(f"{server.api}/users/me", headers={"Authorization": f"Bearer {token}"})
+    me = server.get(f"{server.api}/users/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 200
     bad = server.cli("token", "create", name, "--expires-days", "0", check=False)
     assert bad.returncode != 0
@@ -94,7 +94,7 @@ def test_users_manage_their_own_tokens(alice: Person, charlie: Person) -> None:
     # charlie cannot delete alice's token
     assert_error(charlie.http.delete(f"/users/me/tokens/{ci['id']}"), 404)
     assert alice.http.delete(f"/users/me/tokens/{ci['id']}").status_code == 204
-    response = httpx.get(
+    response = alice.server.get(
         f"{alice.server.api}/users/me", headers={"Authorization": f"Bearer {secret}"}
     )
     assert_error(response, 401)
@@ -106,14 +106,14 @@ def test_no_token_appears_in_plain_text_in_the_database_or_the_logs(
     secrets = [alice.token]
     login_name = unique("frank")
     server.cli("user", "create", login_name, "--password-stdin", input="correct horse battery\n")
-    login = httpx.post(
+    login = server.post(
         f"{server.api}/auth/login",
         json={"username": login_name, "password": "correct horse battery"},
     )
     secrets.append(login.json()["token"])
     for secret in secrets:
-        httpx.get(f"{server.api}/users/me", headers={"Authorization": f"Bearer {secret}"})
-    httpx.get(f"{server.api}/users/me", headers={"Authorization": "Bearer vh_wrong"})
+        server.get(f"{server.api}/users/me", headers={"Authorization": f"Bearer {secret}"})
+    server.get(f"{server.api}/users/me", headers={"Authorization": "Bearer vh_wrong"})
 
     with committed():  # type: ignore[operator]
         dump = _dump_database()

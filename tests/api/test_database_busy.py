@@ -12,6 +12,8 @@ from django.db import connection
 from tests.conftest import Person
 from tests.helpers import assert_error
 
+pytestmark = pytest.mark.process
+
 HOLD_LOCK = """
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1], isolation_level=None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 from tests.conftest import Person
@@ -9,8 +11,8 @@ from tests.helpers import assert_error
 
 
 @pytest.fixture(scope="module")
-def server_env() -> dict[str, str]:
-    return {"VISIONHUB_MAX_JSON_MB": "1"}
+def server_settings() -> dict[str, Any]:
+    return {"DATA_UPLOAD_MAX_MEMORY_SIZE": 1024 * 1024}
 
 
 def test_health_needs_no_token(anonymous: httpx.Client) -> None:
@@ -27,7 +29,7 @@ def test_401_without_a_token(anonymous: httpx.Client) -> None:
 
 def test_404_for_an_unknown_path(alice: Person) -> None:
     assert_error(alice.http.get("/no/such/thing"), 404, "not_found")
-    assert_error(httpx.get(f"{alice.server.url}/api/v2/health"), 404, "not_found")
+    assert_error(alice.server.get(f"{alice.server.url}/api/v2/health"), 404, "not_found")
 
 
 def test_405_for_a_wrong_method(alice: Person) -> None:

@@ -351,6 +351,6 @@ def test_the_notifications_send_command_uses_the_configured_backend(
     send_outbox(committed)
     made = new_benchmark(alice)
     admin.client.approve_submit(submit_of(alice, made["id"])["id"])
-    out = server.cli("notifications", "send").stdout
+    out = server.cli_process("notifications", "send").stdout
     assert "sent 1, failed 0, skipped 0" in out
     assert f"your benchmark {made['name']} was approved" in out  # the console backend

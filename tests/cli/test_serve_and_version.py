@@ -8,9 +8,12 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from tests.conftest import start_server
 
 from visionhub import __version__
+
+pytestmark = pytest.mark.process
 
 
 def test_version() -> None:

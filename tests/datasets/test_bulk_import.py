@@ -23,8 +23,8 @@ W, H = 40, 30
 
 
 @pytest.fixture(scope="module")
-def server_env() -> dict[str, str]:
-    return {"VISIONHUB_MAX_JSON_MB": "1"}
+def server_settings() -> dict[str, Any]:
+    return {"DATA_UPLOAD_MAX_MEMORY_SIZE": 1024 * 1024}
 
 
 class Setup:

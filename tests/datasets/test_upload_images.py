@@ -20,8 +20,8 @@ MAX_PIXELS = 2_000_000
 
 
 @pytest.fixture(scope="module")
-def server_env() -> dict[str, str]:
-    return {"VISIONHUB_MAX_IMAGE_MB": "1", "VISIONHUB_MAX_IMAGE_PIXELS": str(MAX_PIXELS)}
+def server_settings() -> dict[str, Any]:
+    return {"MAX_IMAGE_BYTES": 1024 * 1024, "MAX_IMAGE_PIXELS": MAX_PIXELS}
 
 
 def post_file(person: Person, dataset_id: int, data: bytes, name: str = "x.png") -> Any:

@@ -16,11 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from tests.conftest import LiveServer, Person, PersonFactory, start_server
 from tests.helpers import unique, wait_until
 from tests.inference.helpers import deploy, gray_png
 
 from visionhub.inference.models import Worker
+
+pytestmark = pytest.mark.process
 
 
 def test_a_stopping_server_answers_the_claims_that_wait(

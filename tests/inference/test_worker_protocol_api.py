@@ -17,8 +17,8 @@ LEASE_SECONDS = 2
 
 
 @pytest.fixture(scope="module")
-def server_env() -> dict[str, str]:
-    return {"VISIONHUB_LEASE_SECONDS": str(LEASE_SECONDS)}
+def server_settings() -> dict[str, Any]:
+    return {"LEASE_SECONDS": LEASE_SECONDS}
 
 
 @pytest.fixture
@@ -82,9 +82,9 @@ def test_a_claim_hands_out_the_job_with_its_model_and_image(
     assert {k: job["model"]["input"][k] for k in INPUT} == INPUT
     [model_file] = job["model"]["files"]
     assert model_file["name"] == "model.onnx"
-    onnx = httpx.get(model_file["url"])
+    onnx = alice.server.get(model_file["url"])
     assert hashlib.sha256(onnx.content).hexdigest() == model_file["sha256"]
-    downloaded = httpx.get(job["image"]["url"])
+    downloaded = alice.server.get(job["image"]["url"])
     assert downloaded.content == image
     assert job["image"]["sha256"] == hashlib.sha256(image).hexdigest()
     assert alice.http.get(f"/classifications/{request_id}").json()["status"] == "assigned"

@@ -19,6 +19,8 @@ from visionhub.client import Client
 from visionhub.registry.models import ModelVersion
 from visionhub.storage.factory import get_store
 
+pytestmark = pytest.mark.process
+
 Committed = Callable[[], AbstractContextManager[None]]
 SPECS = [{"name": "model.onnx", "max_mb": 10}, {"name": "labels.txt", "required": False}]
 WEIGHTS = b"fine-tuned weights " * 1000

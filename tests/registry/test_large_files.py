@@ -10,6 +10,8 @@ import pytest
 from tests.conftest import LiveServer, Person
 from tests.registry.support import create_model
 
+pytestmark = pytest.mark.process
+
 SIZE = 300 * 1024 * 1024
 CHUNK = 4 * 1024 * 1024
 

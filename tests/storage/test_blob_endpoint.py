@@ -6,7 +6,6 @@ import hashlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
-import httpx
 import pytest
 from tests.conftest import LiveServer
 from tests.factories import make_noise_image
@@ -30,8 +29,10 @@ def signed_url(server: LiveServer, blob: tuple[str, bytes]) -> str:
     return server.url + signed_path(blob[0], ttl=600, filename="noise.png")
 
 
-def test_a_signed_url_streams_the_blob(signed_url: str, blob: tuple[str, bytes]) -> None:
-    response = httpx.get(signed_url)
+def test_a_signed_url_streams_the_blob(
+    server: LiveServer, signed_url: str, blob: tuple[str, bytes]
+) -> None:
+    response = server.get(signed_url)
     assert response.status_code == 200
     assert response.content == blob[1]
     assert hashlib.sha256(response.content).hexdigest() == blob[0]
@@ -39,20 +40,22 @@ def test_a_signed_url_streams_the_blob(signed_url: str, blob: tuple[str, bytes])
     assert "noise.png" in response.headers["Content-Disposition"]
 
 
-def test_a_range_request_gets_206(signed_url: str, blob: tuple[str, bytes]) -> None:
-    response = httpx.get(signed_url, headers={"Range": "bytes=10-109"})
+def test_a_range_request_gets_206(
+    server: LiveServer, signed_url: str, blob: tuple[str, bytes]
+) -> None:
+    response = server.get(signed_url, headers={"Range": "bytes=10-109"})
     assert response.status_code == 206
     assert response.content == blob[1][10:110]
     assert response.headers["Content-Range"] == f"bytes 10-109/{len(blob[1])}"
-    tail = httpx.get(signed_url, headers={"Range": "bytes=-7"})
+    tail = server.get(signed_url, headers={"Range": "bytes=-7"})
     assert tail.content == blob[1][-7:]
-    assert_error(httpx.get(signed_url, headers={"Range": f"bytes={len(blob[1]) + 5}-"}), 416)
+    assert_error(server.get(signed_url, headers={"Range": f"bytes={len(blob[1]) + 5}-"}), 416)
 
 
 def test_a_tampered_or_unsigned_url_gets_404(
     server: LiveServer, signed_url: str, blob: tuple[str, bytes]
 ) -> None:
-    assert_error(httpx.get(signed_url.replace("signature=", "signature=0")), 404)
-    assert_error(httpx.get(f"{server.api}/blobs/{blob[0]}"), 404)
+    assert_error(server.get(signed_url.replace("signature=", "signature=0")), 404)
+    assert_error(server.get(f"{server.api}/blobs/{blob[0]}"), 404)
     other = "0" * 64
-    assert_error(httpx.get(signed_url.replace(blob[0], other)), 404)
+    assert_error(server.get(signed_url.replace(blob[0], other)), 404)

@@ -22,6 +22,8 @@ from visionhub.vault import services
 from visionhub.vault.crypto import DerivedKey, Keyring, associated_data, derive_key, unseal
 from visionhub.vault.models import Secret
 
+pytestmark = pytest.mark.process
+
 Committed = Callable[[], AbstractContextManager[None]]
 
 

@@ -131,7 +131,7 @@ ADMIN_PASSWORD = "admin password 123"
 def _admin_session(server: LiveServer) -> httpx.Client:
     name = unique("vault-root")
     server.cli("user", "create", name, "--staff", "--password-stdin", input=ADMIN_PASSWORD + "\n")
-    client = httpx.Client(base_url=server.url, follow_redirects=False)
+    client = server.http(base_url=server.url, follow_redirects=False)
     page = client.get("/admin/login/")
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
     assert csrf is not None

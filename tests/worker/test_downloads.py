@@ -18,6 +18,8 @@ import pytest
 from visionhub.client import Client, ClientError
 from visionhub.worker.fetch import Fetcher, TransportError
 
+pytestmark = pytest.mark.process
+
 BODY = b"blob bytes " * 1000
 
 Fetch = Callable[..., bytes]

@@ -13,6 +13,8 @@ from tests.worker.live import Deployment, grey
 
 from visionhub.client import ClientError
 
+pytestmark = pytest.mark.process
+
 
 def test_classify_a_file_and_wait_for_its_result(
     worker: Person, deployment: Deployment, start_worker: Any, tmp_path: Path

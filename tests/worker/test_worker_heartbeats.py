@@ -12,6 +12,8 @@ from tests.conftest import Person
 from tests.helpers import unique
 from tests.worker.live import Deployment, grey
 
+pytestmark = pytest.mark.process
+
 LEASE_SECONDS = 2
 SIDE = 256
 

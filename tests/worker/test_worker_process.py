@@ -19,6 +19,8 @@ from tests.factories import make_noise_image
 from tests.helpers import unique, wait_until
 from tests.worker.live import Deployment, grey
 
+pytestmark = pytest.mark.process
+
 
 def test_a_worker_classifies_its_jobs_in_batches_and_exits_0_after_max_jobs(
     worker: Person, deployment: Deployment, start_worker: Any

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 
 from visionhub.accounts import services
 from visionhub.accounts.auth import bearer, current_user
@@ -35,9 +35,9 @@ def login(request: HttpRequest, body: LoginIn) -> TokenOut:
 
 
 @router.post("/auth/logout", auth=bearer, response={204: None})
-def logout(request: HttpRequest) -> tuple[int, None]:
+def logout(request: HttpRequest) -> Status[None]:
     services.logout(_request_token(request))
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/auth/refresh", auth=bearer, response=TokenOut)
@@ -62,7 +62,7 @@ def list_tokens(
 
 
 @router.post("/users/me/tokens", auth=bearer, response={201: TokenOut})
-def create_token(request: HttpRequest, body: TokenCreateIn) -> tuple[int, TokenOut]:
+def create_token(request: HttpRequest, body: TokenCreateIn) -> Status[TokenOut]:
     if body.expires_days is not None and body.expires_days < 1:
         raise Invalid("invalid_expiry", "expires_days must be at least 1")
     issued = services.issue_token(
@@ -70,13 +70,13 @@ def create_token(request: HttpRequest, body: TokenCreateIn) -> tuple[int, TokenO
         name=body.name,
         expires_in=timedelta(days=body.expires_days) if body.expires_days else None,
     )
-    return 201, TokenOut(token=issued.secret, expires_at=issued.token.expires_at)
+    return Status(201, TokenOut(token=issued.secret, expires_at=issued.token.expires_at))
 
 
 @router.delete("/users/me/tokens/{token_id}", auth=bearer, response={204: None})
-def delete_token(request: HttpRequest, token_id: int) -> tuple[int, None]:
+def delete_token(request: HttpRequest, token_id: int) -> Status[None]:
     token = ApiToken.objects.filter(pk=token_id, user=current_user(request)).first()
     if token is None:
         raise NotFound("token_not_found", "no such token")
     services.revoke_token(token)
-    return 204, None
+    return Status(204, None)

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db import DatabaseError, DataError, OperationalError, connection
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI, Schema, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
@@ -53,13 +53,13 @@ class HealthOut(Schema):
 
 
 @api.get("/health", auth=None, response={200: HealthOut, 503: HealthOut}, tags=["health"])
-def health(request: HttpRequest) -> tuple[int, HealthOut]:
+def health(request: HttpRequest) -> Status[HealthOut]:
     try:
         connection.ensure_connection()
     except DatabaseError:
         log.exception("health check: database unreachable")
-        return 503, HealthOut(status="database_unavailable", version=__version__)
-    return 200, HealthOut(status="ok", version=__version__)
+        return Status(503, HealthOut(status="database_unavailable", version=__version__))
+    return Status(200, HealthOut(status="ok", version=__version__))
 
 
 def envelope(

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from visionhub.accounts.auth import current_user
 from visionhub.benchmarks import access, services
@@ -58,14 +58,17 @@ def _status(qs: QuerySet[Any], status: str | None) -> QuerySet[Any]:
 
 
 @router.post("/benchmarks", response={201: BenchmarkOut}, by_alias=True)
-def create_benchmark(request: HttpRequest, body: BenchmarkIn) -> tuple[int, Benchmark]:
-    return 201, services.create_benchmark(
-        current_user(request),
-        docker_image=body.docker_image,
-        docker_tag=body.docker_tag,
-        json_schema=body.json_schema_,
-        url=body.url,
-        description=body.description,
+def create_benchmark(request: HttpRequest, body: BenchmarkIn) -> Status[Benchmark]:
+    return Status(
+        201,
+        services.create_benchmark(
+            current_user(request),
+            docker_image=body.docker_image,
+            docker_tag=body.docker_tag,
+            json_schema=body.json_schema_,
+            url=body.url,
+            description=body.description,
+        ),
     )
 
 
@@ -108,10 +111,13 @@ def update_benchmark(request: HttpRequest, benchmark_id: UUID, body: BenchmarkPa
 
 
 @router.post("/sites", response={201: SiteOut})
-def create_site(request: HttpRequest, body: SiteIn) -> tuple[int, Site]:
+def create_site(request: HttpRequest, body: SiteIn) -> Status[Site]:
     user = current_user(request)
-    return 201, services.create_site(
-        user, name=body.name, address=body.address, description=body.description
+    return Status(
+        201,
+        services.create_site(
+            user, name=body.name, address=body.address, description=body.description
+        ),
     )
 
 
@@ -151,10 +157,12 @@ def list_site_flavors(
 
 
 @router.post("/flavors", response={201: FlavorOut})
-def create_flavor(request: HttpRequest, body: FlavorIn) -> tuple[int, Flavor]:
+def create_flavor(request: HttpRequest, body: FlavorIn) -> Status[Flavor]:
     user = current_user(request)
     site = access.get_site_for(user, body.site_id)
-    return 201, services.create_flavor(user, site, name=body.name, description=body.description)
+    return Status(
+        201, services.create_flavor(user, site, name=body.name, description=body.description)
+    )
 
 
 @router.get("/flavors", response=Page[FlavorOut])
@@ -189,9 +197,9 @@ def update_flavor(request: HttpRequest, flavor_id: UUID, body: FlavorPatch) -> F
 
 
 @router.post("/tags", response={201: TagOut})
-def create_tag(request: HttpRequest, body: TagIn) -> tuple[int, Tag]:
+def create_tag(request: HttpRequest, body: TagIn) -> Status[Tag]:
     tag = services.create_tag(current_user(request), name=body.name, description=body.description)
-    return 201, tag
+    return Status(201, tag)
 
 
 @router.get("/tags", response=Page[TagOut])
@@ -211,7 +219,7 @@ def get_tag(request: HttpRequest, tag_id: UUID) -> Tag:
 
 
 @router.post("/benchmark-results", response={201: ResultOut}, by_alias=True)
-def create_result(request: HttpRequest, body: ResultIn) -> tuple[int, BenchmarkResult]:
+def create_result(request: HttpRequest, body: ResultIn) -> Status[BenchmarkResult]:
     user = current_user(request)
     result = services.create_result(
         user,
@@ -221,7 +229,7 @@ def create_result(request: HttpRequest, body: ResultIn) -> tuple[int, BenchmarkR
         execution_datetime=body.execution_datetime,
         tags=access.get_tags(body.tags_ids),
     )
-    return 201, access.get_result_for(user, result.pk)
+    return Status(201, access.get_result_for(user, result.pk))
 
 
 @router.get("/benchmark-results", response=Page[ResultOut], by_alias=True)
@@ -255,19 +263,19 @@ def get_result(request: HttpRequest, result_id: UUID) -> BenchmarkResult:
 
 
 @router.delete("/benchmark-results/{result_id}", response={204: None})
-def delete_result(request: HttpRequest, result_id: UUID) -> tuple[int, None]:
+def delete_result(request: HttpRequest, result_id: UUID) -> Status[None]:
     services.delete_result(access.get_result_for(current_user(request), result_id, write=True))
-    return 204, None
+    return Status(204, None)
 
 
 # --- claims and submits -------------------------------------------------------------------------
 
 
 @router.post("/claims", response={201: ClaimOut})
-def file_claim(request: HttpRequest, body: ClaimIn) -> tuple[int, Claim]:
+def file_claim(request: HttpRequest, body: ClaimIn) -> Status[Claim]:
     user = current_user(request)
     target = access.get_claim_target(user, body.resource_type, body.resource_id)
-    return 201, services.file_claim(user, target, message=body.message)
+    return Status(201, services.file_claim(user, target, message=body.message))
 
 
 @router.get("/claims", response=Page[ClaimOut])

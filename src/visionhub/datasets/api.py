@@ -11,7 +11,7 @@ from typing import IO, Any
 
 from django.http import HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
-from ninja import File, Form, Query, Router, Schema
+from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from visionhub.accounts.auth import current_user
@@ -68,9 +68,9 @@ def _page(page: Any) -> PageDict:
 
 
 @router.post("/datasets", response={201: DatasetOut})
-def create_dataset(request: HttpRequest, body: DatasetIn) -> tuple[int, Any]:
+def create_dataset(request: HttpRequest, body: DatasetIn) -> Status[Any]:
     fields = body.model_dump(exclude={"name"})
-    return 201, datasets.create_dataset(current_user(request), body.name, **fields)
+    return Status(201, datasets.create_dataset(current_user(request), body.name, **fields))
 
 
 @router.get("/datasets", response=Page[DatasetOut])
@@ -103,10 +103,10 @@ def update_dataset(request: HttpRequest, dataset_id: int, body: DatasetPatch) ->
 
 
 @router.delete("/datasets/{dataset_id}", response={204: None})
-def delete_dataset(request: HttpRequest, dataset_id: int) -> tuple[int, None]:
+def delete_dataset(request: HttpRequest, dataset_id: int) -> Status[None]:
     dataset = access.get_dataset_for(current_user(request), dataset_id, owner=True)
     datasets.delete_dataset(dataset)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/datasets/{dataset_id}/stats", response=StatsOut)
@@ -126,21 +126,24 @@ def list_members(request: HttpRequest, dataset_id: int) -> Any:
 
 
 @router.post("/datasets/{dataset_id}/members", response={201: MemberOut})
-def set_member(request: HttpRequest, dataset_id: int, body: MemberIn) -> tuple[int, Any]:
+def set_member(request: HttpRequest, dataset_id: int, body: MemberIn) -> Status[Any]:
     dataset = access.get_dataset_for(current_user(request), dataset_id, owner=True)
     member = datasets.set_member(dataset, body.username, body.access)
-    return 201, {
-        "username": body.username,
-        "access": member.access,
-        "created_at": member.created_at,
-    }
+    return Status(
+        201,
+        {
+            "username": body.username,
+            "access": member.access,
+            "created_at": member.created_at,
+        },
+    )
 
 
 @router.delete("/datasets/{dataset_id}/members/{username}", response={204: None})
-def remove_member(request: HttpRequest, dataset_id: int, username: str) -> tuple[int, None]:
+def remove_member(request: HttpRequest, dataset_id: int, username: str) -> Status[None]:
     dataset = access.get_dataset_for(current_user(request), dataset_id, owner=True)
     datasets.remove_member(dataset, username)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/datasets/{dataset_id}/export/coco")
@@ -172,7 +175,7 @@ def upload_image(
     dataset_id: int,
     file: File[UploadedFile],
     form: Form[ImageForm],
-) -> tuple[int, Any]:
+) -> Status[Any]:
     """Add one image (multipart ``file``; optional ``filename`` — a relative path, default the
     file part's name —, ``metadata`` JSON and ``source_id``).
 
@@ -188,7 +191,7 @@ def upload_image(
         source_id=form.source_id,
         size=file.size,
     )
-    return (201 if created else 200), image
+    return Status(201 if created else 200, image)
 
 
 def _stream(file: UploadedFile) -> IO[bytes]:
@@ -245,11 +248,11 @@ def missing_images(request: HttpRequest, dataset_id: int, body: HashesIn) -> Any
 
 
 @router.post("/datasets/{dataset_id}/uploads", response={201: StagedOut})
-def stage_image(request: HttpRequest, dataset_id: int, file: File[UploadedFile]) -> tuple[int, Any]:
+def stage_image(request: HttpRequest, dataset_id: int, file: File[UploadedFile]) -> Status[Any]:
     """Check and store an image (multipart ``file``) to add later with ``from-hashes``: bulk
     imports upload in parallel here, then add the images in their file's order."""
     dataset = access.get_dataset_for(current_user(request), dataset_id, write=True)
-    return 201, images.stage_image(dataset, _stream(file), size=file.size)
+    return Status(201, images.stage_image(dataset, _stream(file), size=file.size))
 
 
 @router.post("/datasets/{dataset_id}/images/from-hashes", response=AttachOut)
@@ -281,10 +284,10 @@ def update_image(request: HttpRequest, image_id: int, body: ImagePatch) -> Any:
 
 
 @router.delete("/images/{image_id}", response={204: None})
-def delete_image(request: HttpRequest, image_id: int) -> tuple[int, None]:
+def delete_image(request: HttpRequest, image_id: int) -> Status[None]:
     image = access.get_image_for(current_user(request), image_id, write=True)
     images.delete_image(image)
-    return 204, None
+    return Status(204, None)
 
 
 @router.api_operation(["GET", "HEAD"], "/images/{image_id}/content")
@@ -327,12 +330,14 @@ ANNOTATIONS_BODY = {
     response={201: CreatedOut},
     openapi_extra=ANNOTATIONS_BODY,
 )
-def create_annotations(request: HttpRequest, dataset_id: int) -> tuple[int, Any]:
+def create_annotations(request: HttpRequest, dataset_id: int) -> Status[Any]:
     """Add up to 100,000 annotations at once (``{"annotations": [...]}``), all or none: any
     violation answers 422 ``invalid_annotations`` with ``details.errors`` = ``[{index, field,
     reason}, …]``."""
     dataset = access.get_dataset_for(current_user(request), dataset_id, write=True)
-    return 201, {"created": annotation_service.create_annotations_json(dataset, request.body)}
+    return Status(
+        201, {"created": annotation_service.create_annotations_json(dataset, request.body)}
+    )
 
 
 @router.get("/datasets/{dataset_id}/annotations", response=Page[AnnotationOut])
@@ -368,12 +373,12 @@ def image_annotations(
     response={201: AnnotationsOut},
     openapi_extra=ANNOTATIONS_BODY,
 )
-def create_image_annotations(request: HttpRequest, image_id: int) -> tuple[int, Any]:
+def create_image_annotations(request: HttpRequest, image_id: int) -> Status[Any]:
     """Add annotations to one image (their ``image_id`` is ignored), all or none."""
     image = access.get_image_for(current_user(request), image_id, write=True)
     items = annotation_service.decode_body(request.body)
     created = annotation_service.create_image_annotations(image, items)
-    return 201, {"annotations": created}
+    return Status(201, {"annotations": created})
 
 
 @router.delete("/images/{image_id}/annotations", response=CountOut)
@@ -393,10 +398,10 @@ def get_annotation(request: HttpRequest, annotation_id: int) -> Any:
 
 
 @router.delete("/annotations/{annotation_id}", response={204: None})
-def delete_annotation(request: HttpRequest, annotation_id: int) -> tuple[int, None]:
+def delete_annotation(request: HttpRequest, annotation_id: int) -> Status[None]:
     annotation = access.get_annotation_for(current_user(request), annotation_id, write=True)
     annotation_service.delete_annotations(Annotation.objects.filter(pk=annotation.pk))
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/annotations/{annotation_id}/alpha", response=AnnotationOut)
@@ -416,9 +421,9 @@ def get_alpha(request: HttpRequest, annotation_id: int) -> HttpResponseBase:
 
 
 @router.post("/datasets/{dataset_id}/categories", response={201: CategoryOut})
-def create_category(request: HttpRequest, dataset_id: int, body: CategoryIn) -> tuple[int, Any]:
+def create_category(request: HttpRequest, dataset_id: int, body: CategoryIn) -> Status[Any]:
     dataset = access.get_dataset_for(current_user(request), dataset_id, write=True)
-    return 201, labels.create_category(dataset, **body.model_dump())
+    return Status(201, labels.create_category(dataset, **body.model_dump()))
 
 
 @router.get("/datasets/{dataset_id}/categories", response=Page[CategoryOut])
@@ -442,9 +447,9 @@ def update_category(request: HttpRequest, category_id: int, body: CategoryPatch)
 
 
 @router.post("/datasets/{dataset_id}/label-sets", response={201: LabelSetOut})
-def create_label_set(request: HttpRequest, dataset_id: int, body: LabelSetIn) -> tuple[int, Any]:
+def create_label_set(request: HttpRequest, dataset_id: int, body: LabelSetIn) -> Status[Any]:
     dataset = access.get_dataset_for(current_user(request), dataset_id, write=True)
-    return 201, labels.create_label_set(dataset, **body.model_dump())
+    return Status(201, labels.create_label_set(dataset, **body.model_dump()))
 
 
 @router.get("/datasets/{dataset_id}/label-sets", response=Page[LabelSetOut])
@@ -468,17 +473,17 @@ def update_label_set(request: HttpRequest, label_set_id: int, body: LabelSetPatc
 
 
 @router.delete("/label-sets/{label_set_id}", response={204: None})
-def delete_label_set(request: HttpRequest, label_set_id: int) -> tuple[int, None]:
+def delete_label_set(request: HttpRequest, label_set_id: int) -> Status[None]:
     label_set = access.get_label_set_for(current_user(request), label_set_id, write=True)
     labels.delete_label_set(label_set)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/label-sets/{label_set_id}/clone", response={201: LabelSetOut})
-def clone_label_set(request: HttpRequest, label_set_id: int, body: CloneIn) -> tuple[int, Any]:
+def clone_label_set(request: HttpRequest, label_set_id: int, body: CloneIn) -> Status[Any]:
     """A new label set with a copy of every annotation of this one."""
     label_set = access.get_label_set_for(current_user(request), label_set_id, write=True)
-    return 201, labels.clone_label_set(label_set, body.name, kind=body.kind)
+    return Status(201, labels.clone_label_set(label_set, body.name, kind=body.kind))
 
 
 @router.delete("/label-sets/{label_set_id}/annotations", response=CountOut)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, BinaryIO, TypeVar, cast
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Router, Status
 from pydantic import BaseModel, ValidationError
 
 from visionhub.accounts.auth import current_user
@@ -114,21 +114,21 @@ def _submit(
 
 
 @router.post("/classifications", response={202: AcceptedOut}, openapi_extra=_UPLOAD_OR_JSON)
-def submit(request: HttpRequest) -> tuple[int, AcceptedOut]:
+def submit(request: HttpRequest) -> Status[AcceptedOut]:
     """Queue one image: a multipart upload (``file``, ``deployment``) or JSON
     ``{deployment, image_id}`` for a dataset image."""
     created = _submit(request, current_user(request), None)
-    return 202, AcceptedOut(id=created.pk, status=created.status)
+    return Status(202, AcceptedOut(id=created.pk, status=created.status))
 
 
 @router.post("/classifications/batch", response={202: BatchOut})
-def submit_batch(request: HttpRequest, body: BatchIn) -> tuple[int, BatchOut]:
+def submit_batch(request: HttpRequest, body: BatchIn) -> Status[BatchOut]:
     """Queue many dataset images in one call (all or nothing)."""
     user = current_user(request)
     deployment = get_deployment_for(user, body.deployment)
     priority = services.check_priority(body.priority, user)
     ids = services.submit_batch(deployment, body.image_ids, by=user, priority=priority)
-    return 202, BatchOut(ids=ids)
+    return Status(202, BatchOut(ids=ids))
 
 
 @router.get("/classifications", response=Page[ClassificationOut])
@@ -175,15 +175,15 @@ def cancel(request: HttpRequest, request_id: int) -> ClassificationRequest:
     response={200: ClassificationOut, 202: AcceptedOut},
     openapi_extra=_UPLOAD_OR_JSON,
 )
-def predict(request: HttpRequest, name: str, timeout: float = 30) -> tuple[int, Any]:
+def predict(request: HttpRequest, name: str, timeout: float = 30) -> Status[Any]:
     """Classify one image and wait up to ``timeout`` seconds (at most 60) for the answer:
     200 with the classification once it ends, else 202 with its id."""
     user = current_user(request)
     created = _submit(request, user, get_deployment_for(user, name))
     done = services.wait_until_done(created, timeout)
     if done.status in ("pending", "assigned"):
-        return 202, AcceptedOut(id=done.pk, status=done.status)
-    return 200, done
+        return Status(202, AcceptedOut(id=done.pk, status=done.status))
+    return Status(200, done)
 
 
 @router.get("/deployments/{name}/stats", response=StatsOut)
@@ -201,10 +201,10 @@ def _dataset(user: User, ref: int | str) -> Dataset:
 
 
 @router.post("/classifications/save-label-set", response={201: LabelSetOut})
-def save_label_set(request: HttpRequest, body: SaveLabelSetIn) -> tuple[int, dict[str, Any]]:
+def save_label_set(request: HttpRequest, body: SaveLabelSetIn) -> Status[dict[str, Any]]:
     """Save the caller's results for images of ``dataset`` as a Pred label set of it."""
     user = current_user(request)
     deployment = get_deployment_for(user, body.deployment)
     dataset = _dataset(user, body.dataset)
     saved = services.save_label_set(deployment, dataset, body.label_set_name, by=user)
-    return 201, saved
+    return Status(201, saved)

@@ -13,7 +13,7 @@ from django.db.models import Max, QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.http import content_disposition_header
-from ninja import File, Form, Router
+from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 
 from visionhub.accounts.access import get_user_by_username
@@ -95,7 +95,7 @@ def _user(username: str) -> User:
 
 
 @router.post("/models", response={201: ModelOut})
-def create_model(request: HttpRequest, body: ModelIn) -> tuple[int, ModelDefinition]:
+def create_model(request: HttpRequest, body: ModelIn) -> Status[ModelDefinition]:
     definition = definitions.create_definition(
         current_user(request),
         name=body.name,
@@ -106,7 +106,7 @@ def create_model(request: HttpRequest, body: ModelIn) -> tuple[int, ModelDefinit
         description=body.description,
         output_spec=body.output,
     )
-    return 201, _model_out(definition)
+    return Status(201, _model_out(definition))
 
 
 @router.get("/models", response=Page[ModelOut])
@@ -119,10 +119,10 @@ def list_models(request: HttpRequest, limit: int = 100, cursor: str | None = Non
 @router.post("/models/import", response={201: VersionOut})
 def import_model(
     request: HttpRequest, bundle: File[UploadedFile], model: Form[str] = ""
-) -> tuple[int, ModelVersion]:
+) -> Status[ModelVersion]:
     """Recreate a version from a bundle of ``GET …/versions/{version}/bundle`` (streamed)."""
     version = bundles.import_bundle(bundle, by=current_user(request), name=model or None)
-    return 201, _version_out(version)
+    return Status(201, _version_out(version))
 
 
 @router.get("/models/{name}", response=ModelOut)
@@ -138,13 +138,13 @@ def update_model(request: HttpRequest, name: str, body: ModelPatch) -> ModelDefi
 
 
 @router.delete("/models/{name}", response={204: None})
-def delete_model(request: HttpRequest, name: str) -> tuple[int, None]:
+def delete_model(request: HttpRequest, name: str) -> Status[None]:
     """Delete the model, its versions, and the blobs no other version uses."""
     user = current_user(request)
     definition = access.get_definition_for(user, name)
     access.require_owner(user, definition)
     definitions.delete_definition(definition)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/models/{name}/members", response=Page[MemberOut])
@@ -157,20 +157,20 @@ def list_model_members(
 
 
 @router.post("/models/{name}/members", response={201: MemberOut})
-def set_model_member(request: HttpRequest, name: str, body: MemberIn) -> tuple[int, Any]:
+def set_model_member(request: HttpRequest, name: str, body: MemberIn) -> Status[Any]:
     user = current_user(request)
     definition = access.get_definition_for(user, name)
     access.require_owner(user, definition)
-    return 201, definitions.set_member(definition, _user(body.username), body.role)
+    return Status(201, definitions.set_member(definition, _user(body.username), body.role))
 
 
 @router.delete("/models/{name}/members/{username}", response={204: None})
-def remove_model_member(request: HttpRequest, name: str, username: str) -> tuple[int, None]:
+def remove_model_member(request: HttpRequest, name: str, username: str) -> Status[None]:
     user = current_user(request)
     definition = access.get_definition_for(user, name)
     access.require_owner(user, definition)
     definitions.remove_member(definition, _user(username))
-    return 204, None
+    return Status(204, None)
 
 
 # --- versions ------------------------------------------------------------------------------
@@ -206,7 +206,7 @@ _PUSH_BODY = {
 
 
 @router.post("/models/{name}/versions", response={201: VersionOut}, openapi_extra=_PUSH_BODY)
-def push_version(request: HttpRequest, name: str) -> tuple[int, ModelVersion]:
+def push_version(request: HttpRequest, name: str) -> Status[ModelVersion]:
     """Multipart: one ``files`` part per file (named as its file spec); optional fields
     ``name``, ``dataset`` (name, ``owner/name`` or id), ``training`` (id), ``pretrained``
     (``NAME:VERSION``) and ``details`` (JSON object). Parts are streamed and checked as they
@@ -222,7 +222,7 @@ def push_version(request: HttpRequest, name: str) -> tuple[int, ModelVersion]:
             name=received.fields.get("name", ""),
             provenance=_provenance(user, received.fields),
         )
-    return 201, _version_out(version)
+    return Status(201, _version_out(version))
 
 
 def _provenance(user: User, fields: Any) -> versions.Provenance:
@@ -266,12 +266,12 @@ def update_version(
 
 
 @router.delete("/models/{name}/versions/{version}", response={204: None})
-def delete_version(request: HttpRequest, name: str, version: str) -> tuple[int, None]:
+def delete_version(request: HttpRequest, name: str, version: str) -> Status[None]:
     """Delete a version; blobs no other version references are deleted too."""
     versions.delete_version(
         access.get_model_version_for(current_user(request), name, version, write=True)
     )
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/models/{name}/versions/{version}/files/{filename}")
@@ -326,7 +326,7 @@ def get_lineage(request: HttpRequest, name: str, version: str) -> dict[str, Any]
 
 
 @router.post("/projects", response={201: ProjectOut})
-def create_project(request: HttpRequest, body: ProjectIn) -> tuple[int, Any]:
+def create_project(request: HttpRequest, body: ProjectIn) -> Status[Any]:
     user = current_user(request)
     project = projects.create_project(
         user,
@@ -334,7 +334,7 @@ def create_project(request: HttpRequest, body: ProjectIn) -> tuple[int, Any]:
         models=[access.get_definition_for(user, m) for m in body.models],
         **body.model_dump(include={"description", "home_dir", "git_repo", "docker_repo"}),
     )
-    return 201, project
+    return Status(201, project)
 
 
 @router.get("/projects", response=Page[ProjectOut])
@@ -362,17 +362,17 @@ def update_project(request: HttpRequest, name: str, body: ProjectPatch) -> Any:
 
 
 @router.delete("/projects/{name}", response={204: None})
-def delete_project(request: HttpRequest, name: str) -> tuple[int, None]:
+def delete_project(request: HttpRequest, name: str) -> Status[None]:
     projects.delete_project(access.get_project_for(current_user(request), name))
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/projects/{name}/build-versions", response={201: BuildVersionOut})
 def create_build_version(
     request: HttpRequest, name: str, body: BuildVersionIn
-) -> tuple[int, BuildVersion]:
+) -> Status[BuildVersion]:
     project = access.get_project_for(current_user(request), name)
-    return 201, projects.create_build_version(project, **body.model_dump())
+    return Status(201, projects.create_build_version(project, **body.model_dump()))
 
 
 @router.get("/projects/{name}/build-versions", response=Page[BuildVersionOut])
@@ -398,7 +398,7 @@ def _trainings() -> QuerySet[Training]:
 
 
 @router.post("/trainings", response={201: TrainingOut})
-def create_training(request: HttpRequest, body: TrainingIn) -> tuple[int, Training]:
+def create_training(request: HttpRequest, body: TrainingIn) -> Status[Training]:
     user = current_user(request)
     project = access.get_project_for(user, body.project) if body.project else None
     build_version = None
@@ -414,7 +414,7 @@ def create_training(request: HttpRequest, body: TrainingIn) -> tuple[int, Traini
         notebook=body.notebook,
         details=body.details,
     )
-    return 201, _trainings().get(pk=training.pk)
+    return Status(201, _trainings().get(pk=training.pk))
 
 
 @router.get("/trainings", response=Page[TrainingOut])
@@ -449,9 +449,9 @@ def update_training(request: HttpRequest, training_id: str, body: TrainingPatch)
 
 
 @router.delete("/trainings/{training_id}", response={204: None})
-def delete_training(request: HttpRequest, training_id: str) -> tuple[int, None]:
+def delete_training(request: HttpRequest, training_id: str) -> Status[None]:
     trainings.delete_training(access.get_training_for(current_user(request), training_id))
-    return 204, None
+    return Status(204, None)
 
 
 # --- deployments ---------------------------------------------------------------------------
@@ -464,7 +464,7 @@ def _deployment_out(deployment: Deployment) -> Deployment:
 
 
 @router.post("/deployments", response={201: DeploymentOut})
-def create_deployment(request: HttpRequest, body: DeploymentIn) -> tuple[int, Deployment]:
+def create_deployment(request: HttpRequest, body: DeploymentIn) -> Status[Deployment]:
     """Route classification requests to ``model``:``version`` (any version you may read)."""
     user = current_user(request)
     deployment = deployments.create_deployment(
@@ -478,7 +478,7 @@ def create_deployment(request: HttpRequest, body: DeploymentIn) -> tuple[int, De
         match_iou=body.match_iou,
         score_tolerance=body.score_tolerance,
     )
-    return 201, _deployment_out(deployment)
+    return Status(201, _deployment_out(deployment))
 
 
 @router.get("/deployments", response=Page[DeploymentOut])
@@ -524,12 +524,12 @@ def _qualified(version: ModelVersion) -> str:
 
 
 @router.delete("/deployments/{name}", response={204: None})
-def delete_deployment(request: HttpRequest, name: str) -> tuple[int, None]:
+def delete_deployment(request: HttpRequest, name: str) -> Status[None]:
     user = current_user(request)
     deployment = access.get_deployment_for(user, name)
     access.require_deployment_owner(user, deployment)
     deployments.delete_deployment(deployment)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/deployments/{name}/history", response=Page[RevisionOut])
@@ -551,18 +551,18 @@ def list_deployment_members(
 
 
 @router.post("/deployments/{name}/members", response={201: MemberOut})
-def set_deployment_member(request: HttpRequest, name: str, body: MemberIn) -> tuple[int, Any]:
+def set_deployment_member(request: HttpRequest, name: str, body: MemberIn) -> Status[Any]:
     """``read`` lets the member submit classifications; ``write`` also roll out versions."""
     user = current_user(request)
     deployment = access.get_deployment_for(user, name)
     access.require_deployment_owner(user, deployment)
-    return 201, deployments.set_member(deployment, _user(body.username), body.role)
+    return Status(201, deployments.set_member(deployment, _user(body.username), body.role))
 
 
 @router.delete("/deployments/{name}/members/{username}", response={204: None})
-def remove_deployment_member(request: HttpRequest, name: str, username: str) -> tuple[int, None]:
+def remove_deployment_member(request: HttpRequest, name: str, username: str) -> Status[None]:
     user = current_user(request)
     deployment = access.get_deployment_for(user, name)
     access.require_deployment_owner(user, deployment)
     deployments.remove_member(deployment, _user(username))
-    return 204, None
+    return Status(204, None)

@@ -7,7 +7,7 @@ another owner's vault does not exist (404).
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Router
+from ninja import Router, Status
 from pydantic import SecretStr
 
 from visionhub.accounts.auth import current_user
@@ -25,7 +25,7 @@ def _sensitive(value: SecretStr | None) -> Sensitive | None:
 
 
 @router.post("/vault/secrets", response={201: SecretOut})
-def create_secret(request: HttpRequest, body: SecretIn) -> tuple[int, Secret]:
+def create_secret(request: HttpRequest, body: SecretIn) -> Status[Secret]:
     secret = services.create_secret(
         current_user(request),
         name=body.name,
@@ -34,7 +34,7 @@ def create_secret(request: HttpRequest, body: SecretIn) -> tuple[int, Secret]:
         description=body.description,
         details=body.details,
     )
-    return 201, secret
+    return Status(201, secret)
 
 
 @router.get("/vault/secrets", response=Page[SecretOut])
@@ -67,9 +67,9 @@ def update_secret(
 
 
 @router.delete("/vault/secrets/{name}", response={204: None})
-def delete_secret(request: HttpRequest, name: str, owner: str | None = None) -> tuple[int, None]:
+def delete_secret(request: HttpRequest, name: str, owner: str | None = None) -> Status[None]:
     services.delete_secret(access.get_secret(current_user(request), name, owner))
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/vault/secrets/{name}/reveal", response=RevealOut)
