@@ -20,6 +20,8 @@ from tests.helpers import free_port
 from visionhub.client import Client, ClientError
 from visionhub.client.retry import DEFAULT_POLICY, WORKER_POLICY, RetryPolicy
 
+pytestmark = pytest.mark.process
+
 QUICK = RetryPolicy(attempts=3, first_delay=0.01, cap=0.02)
 
 
