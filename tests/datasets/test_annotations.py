@@ -397,7 +397,7 @@ def test_a_body_that_is_not_a_list_of_annotations_is_refused(setup: Setup) -> No
     url = f"/datasets/{setup.dataset}/annotations"
     headers = {"Content-Type": "application/json"}
     assert_error(
-        setup.person.http.post(url, content=b"{not json", headers=headers), 422, "invalid_json"
+        setup.person.http.post(url, content=b"{not json", headers=headers), 400, "invalid_json"
     )
     assert_error(setup.person.http.post(url, json={"notes": []}), 422, "invalid_body")
     error = assert_error(

@@ -86,7 +86,7 @@ def test_numbers_json_does_not_have_are_invalid_json(setup: Setup, number: str) 
         headers={"Content-Type": "application/json"},
     )
 
-    assert_error(response, 422, "invalid_json")
+    assert_error(response, 400, "invalid_json")
     assert setup.count() == before
 
 

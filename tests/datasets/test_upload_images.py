@@ -113,7 +113,7 @@ def test_metadata_that_is_not_a_json_object_is_refused(alice: Person) -> None:
         files={"file": ("m.png", make_png(), "image/png")},
         data={"metadata": "[1, 2]"},
     )
-    assert_error(response, 422, "invalid_json")
+    assert_error(response, 400, "invalid_json")
 
 
 def test_every_real_xray_uploads_with_its_true_size(alice: Person) -> None:

@@ -5,20 +5,20 @@ handler: Django answers unknown paths (404), wrong methods (405) and some body e
 outside the API's exception handlers; API clients must still see ``{"error": {...}}``.
 
 ``StorableTextMiddleware`` refuses text no database can store (``core.text``) wherever a
-client puts it in a request line or a JSON body, before any handler runs.
+client puts it in a request line or a JSON body, before any handler runs, and JSON bodies that
+are not strict JSON.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from typing import Any
 
-import orjson
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from visionhub.core.errors import ApiError
-from visionhub.core.text import NUL, check_json_values
+from visionhub.core.text import invalid_json, parse_json, storable_text_problem
 
 CODES = {
     400: "bad_request",
@@ -61,11 +61,19 @@ def _error(error: ApiError) -> JsonResponse:
     return JsonResponse(error.as_dict(), status=error.status)
 
 
+# JSON bodies up to this size are decoded here whole (about 2 ms a MiB), so every key and value
+# is checked; larger ones (bulk annotations) only when their bytes hold an escape that could
+# decode to NUL or a surrogate, and their typed decoders bound the rest.
+CHECKED_JSON_BYTES = 1024 * 1024
+_SUSPICIOUS_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+
+
 class StorableTextMiddleware:
-    """400 ``invalid_text`` for a NUL character in the path or a query parameter, 422
-    ``invalid_json_value`` (with its ``details.path``) for one in a JSON body: PostgreSQL
-    cannot store it, SQLite would; refused the same on both. A JSON body is only decoded here
-    when its bytes hold the escape ``\\u0000`` (a NUL can only be written so in JSON)."""
+    """Refuses text no database can store (``core.text``) wherever a client puts it, before any
+    handler runs: 400 ``invalid_text`` for a NUL or a lone surrogate (or its JSON escape) in
+    the path or a query parameter; for a JSON body, 400 ``invalid_json`` when it is not strict
+    JSON (UTF-8, no lone surrogates, finite numbers) and 422 ``invalid_json_value`` (with its
+    ``details.path``) for a NUL or nesting past ``MAX_JSON_DEPTH``."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -79,29 +87,36 @@ class StorableTextMiddleware:
 
     @staticmethod
     def _refusal(request: HttpRequest) -> ApiError | None:
-        if NUL in request.path:
-            return ApiError("invalid_text", "the path holds a NUL character")
+        problem = storable_text_problem(request.path)
+        if problem is not None:
+            return ApiError("invalid_text", f"the path holds {problem}")
         for name, values in request.GET.lists():
-            if NUL in name or any(NUL in value for value in values):
-                return ApiError(
-                    "invalid_text",
-                    "a query parameter holds a NUL character",
-                    details={"parameter": name.replace(NUL, "\\u0000")},
-                )
+            for text in (name, *values):
+                problem = storable_text_problem(text)
+                if problem is not None:
+                    return ApiError(
+                        "invalid_text",
+                        f"a query parameter holds {problem}",
+                        details={"parameter": name.encode("ascii", "backslashreplace").decode()},
+                    )
         if request.content_type != "application/json":
             return None
         try:
             body = request.body
         except RequestDataTooBig:
             return None  # the handler answers 413
-        if b"\\u0000" not in body:
+        if not body.strip():
+            return None  # the handler says what is missing
+        if len(body) > CHECKED_JSON_BYTES and not _SUSPICIOUS_ESCAPE.search(body):
+            try:
+                body.decode()
+            except UnicodeDecodeError as exc:
+                return invalid_json(exc)
             return None
         try:
-            document: Any = orjson.loads(body)
-        except orjson.JSONDecodeError:
-            return None  # the handler answers invalid_json
-        try:
-            check_json_values(document)
+            parse_json(body)
         except ApiError as exc:
             return exc
+        except ValueError as exc:
+            return invalid_json(exc)
         return None

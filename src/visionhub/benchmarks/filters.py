@@ -24,7 +24,6 @@ planner estimates every ``@>`` at a fixed selectivity, so adding it to ``==`` ma
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +31,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 from uuid import UUID
 
+import orjson
 from django.db import connection
 from django.db.models import (
     Case,
@@ -80,6 +80,7 @@ _FILTER_RE = re.compile(
     r"^\s*(?P<path>[^\s<>=]+)\s*(?P<op>==|>=|<=|>|<)\s*(?P<value>.*?)\s*$", re.S
 )
 _PART_RE = re.compile(r"^[^\s.<>=\"']+$")
+_NEGATIVE_RE = re.compile(r"^\s*-\s*\d")
 _NUMBER_RE = re.compile(r"^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 
 
@@ -117,6 +118,9 @@ def parse_path(text: str, *, original: str | None = None) -> tuple[str, ...]:
         raise _invalid(where, f"a path has at most {MAX_PATH_DEPTH} parts")
     if not all(_PART_RE.match(part) for part in parts):
         raise _invalid(where, "a path is names separated by single dots")
+    if any(_NEGATIVE_RE.match(part) for part in parts):
+        # A number is an array index (counted from 0); SQLite has no negative ones.
+        raise _invalid(where, "array indexes in a path are 0 or more")
     return parts
 
 
@@ -129,7 +133,7 @@ def parse_value(text: str, *, original: str) -> tuple[Decimal | str | bool | Non
             raise _invalid(original, "the quoted value has no closing quote")
         if text[0] == '"':
             try:
-                decoded = json.loads(text)
+                decoded = orjson.loads(text)
             except ValueError:
                 raise _invalid(original, "the quoted value is not a JSON string") from None
             return str(decoded), "string"
@@ -215,9 +219,11 @@ def parse_contains(text: str) -> dict[str, Any]:
     if len(text) > MAX_CONTAINS_CHARS:
         raise invalid(f"at most {MAX_CONTAINS_CHARS} characters")
     try:
-        document = json.loads(text, parse_constant=_refuse_constant)
+        # orjson refuses NaN, Infinity and numbers that overflow to it (1e400), and lone
+        # surrogates: none of them can be compared in the database.
+        document = orjson.loads(text)
     except ValueError:
-        raise invalid("it is not JSON") from None
+        raise invalid("it is not JSON (finite numbers, no lone surrogates)") from None
     if not isinstance(document, dict):
         raise invalid("it is not an object")
     stack: list[tuple[Any, int]] = [(document, 0)]
@@ -233,10 +239,6 @@ def parse_contains(text: str) -> dict[str, Any]:
         elif isinstance(node, list) and any(isinstance(item, dict | list) for item in node):
             raise invalid("arrays may only hold numbers, strings, booleans and null")
     return document
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(name)
 
 
 def contains_condition(document: dict[str, Any], column: str = "json") -> Q:

@@ -1,19 +1,59 @@
 """Text every database can store.
 
-PostgreSQL refuses the NUL character in ``text`` and ``jsonb`` values (SQLite keeps it), and
-NaN and Infinity are not JSON numbers: values holding them are refused with a 4xx on both
-databases, before anything is written, instead of failing in the database with a 500 on one.
+PostgreSQL refuses the NUL character in ``text`` and ``jsonb`` values (SQLite keeps it), no
+database encodes a lone surrogate (``"\\ud800"`` in JSON) as UTF-8, and NaN and Infinity
+(``1e400``) are not JSON numbers: values holding them are refused with a 4xx on both databases,
+before anything is written, instead of failing in the database with a 500 on one. Free JSON
+values (details, metadata, compare_result, a benchmark's json) nest at most ``MAX_JSON_DEPTH``
+levels: deeper documents broke the encoders' recursion.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from typing import Any
 
-from visionhub.core.errors import Invalid
+import orjson
+
+from visionhub.core.errors import ApiError, Invalid
 
 NUL = "\x00"
+MAX_JSON_DEPTH = 64
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# A JSON escape of a lone surrogate: a high one not followed by a low one, or a low one alone.
+_LONE_SURROGATE_ESCAPE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+def storable_text_problem(text: str) -> str | None:
+    """What makes ``text`` unstorable (a NUL, a lone surrogate, or the JSON escape of one,
+    which a JSON-valued parameter would decode to one), or None."""
+    if NUL in text:
+        return "a NUL character"
+    if _SURROGATE.search(text) or _LONE_SURROGATE_ESCAPE.search(text):
+        return "a lone surrogate"
+    return None
+
+
+def parse_json(data: str | bytes) -> Any:
+    """Decode JSON strictly: UTF-8 only, no lone surrogates, NaN, Infinity or numbers that
+    overflow to it (``ValueError``), then ``check_json_values`` (``Invalid``, 422)."""
+    document = orjson.loads(data)
+    check_json_values(document)
+    return document
+
+
+def invalid_json(exc: ValueError) -> ApiError:
+    """The 400 ``invalid_json`` for a body ``parse_json`` could not decode."""
+    return ApiError(
+        "invalid_json",
+        "the request body is not valid JSON (UTF-8, no lone surrogates, finite numbers)",
+        details={"reason": str(exc)[:200]},
+    )
 
 
 def json_path(parts: Iterable[Any]) -> str:
@@ -25,10 +65,23 @@ def json_path(parts: Iterable[Any]) -> str:
 
 
 def check_json_values(document: Any) -> None:
-    """Refuse what JSON databases cannot store: NaN/Infinity and NUL characters (422)."""
+    """Refuse what JSON databases cannot store: NaN/Infinity, NUL characters, lone
+    surrogates, and nesting deeper than ``MAX_JSON_DEPTH`` (422 ``invalid_json_value``)."""
     stack: list[tuple[Any, list[Any]]] = [(document, [])]
     while stack:
         node, at = stack.pop()
+        if len(at) > MAX_JSON_DEPTH:
+            raise Invalid(
+                "invalid_json_value",
+                f"JSON values nest at most {MAX_JSON_DEPTH} levels",
+                details={"path": json_path(at[:MAX_JSON_DEPTH]) + "…", "max": MAX_JSON_DEPTH},
+            )
+        if isinstance(node, str) and _SURROGATE.search(node):
+            raise Invalid(
+                "invalid_json_value",
+                "strings may not hold lone surrogates",
+                details={"path": json_path(at)},
+            )
         if isinstance(node, float) and not math.isfinite(node):
             raise Invalid(
                 "invalid_json_value",
@@ -41,10 +94,10 @@ def check_json_values(document: Any) -> None:
             )
         if isinstance(node, dict):
             for key, value in node.items():
-                if "\x00" in key:
+                if "\x00" in key or _SURROGATE.search(key):
                     raise Invalid(
                         "invalid_json_value",
-                        "keys may not hold NUL",
+                        "keys may not hold NUL or lone surrogates",
                         details={"path": json_path(at)},
                     )
                 stack.append((value, [*at, key]))

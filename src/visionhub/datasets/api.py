@@ -6,7 +6,6 @@ not make) → one service call → output schema.
 
 from __future__ import annotations
 
-import json
 from typing import IO, Any
 
 from django.http import HttpRequest, StreamingHttpResponse
@@ -15,8 +14,9 @@ from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from visionhub.accounts.auth import current_user
-from visionhub.core.errors import Invalid
+from visionhub.core.errors import ApiError, Invalid
 from visionhub.core.pagination import Page, paginate
+from visionhub.core.text import parse_json
 from visionhub.datasets import access
 from visionhub.datasets.models import Annotation, Category, DatasetMember, LabelSet
 from visionhub.datasets.schemas import (
@@ -205,11 +205,11 @@ def _json_object(text: str | None, field: str) -> dict[str, Any] | None:
     if not text:
         return None
     try:
-        value = json.loads(text)
+        value = parse_json(text)
     except ValueError:
         value = None
     if not isinstance(value, dict):
-        raise Invalid("invalid_json", f"{field} must be a JSON object", details={"field": field})
+        raise ApiError("invalid_json", f"{field} must be a JSON object", details={"field": field})
     return value
 
 

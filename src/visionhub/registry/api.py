@@ -6,7 +6,6 @@ Each handler: schema in → ``access`` → one service call → schema out. Perm
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.db.models import Max, QuerySet
@@ -21,6 +20,7 @@ from visionhub.accounts.auth import current_user
 from visionhub.accounts.models import User
 from visionhub.core.errors import Invalid, NotFound
 from visionhub.core.pagination import Page, paginate
+from visionhub.core.text import parse_json
 from visionhub.registry import access, bundles, lineage
 from visionhub.registry.models import (
     BuildVersion,
@@ -235,7 +235,7 @@ def _provenance(user: User, fields: Any) -> versions.Provenance:
         provenance.pretrained = access.get_version_by_ref(user, pretrained)
     if details := fields.get("details"):
         try:
-            provenance.details = json.loads(details)
+            provenance.details = parse_json(details)
         except ValueError:
             raise Invalid("invalid_details", "details must be a JSON object") from None
     return provenance

@@ -31,7 +31,8 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import QuerySet
 
 from visionhub.core import db
-from visionhub.core.errors import Conflict, Invalid, NotFound
+from visionhub.core.errors import ApiError, Conflict, Invalid, NotFound
+from visionhub.core.text import check_json_values
 from visionhub.datasets.models import (
     Annotation,
     AnnotationCount,
@@ -164,7 +165,9 @@ def _dump(value: Any) -> str | None:
         return None
     try:
         return orjson.dumps(value).decode()
-    except TypeError:  # a Python caller's value orjson does not know (a numpy scalar…)
+    except TypeError as exc:  # a Python caller's value orjson does not know (a numpy scalar…)
+        if "Recursion" in str(exc):  # nested past orjson's 255 levels: json would overflow
+            check_json_values(value)
         return json.dumps(value, separators=(",", ":"))
 
 
@@ -290,7 +293,7 @@ class _Item(msgspec.Struct, forbid_unknown_fields=True, gc=False):
             try:
                 item[name] = orjson.loads(bytes(item[name]))
             except orjson.JSONDecodeError:  # a number past 64 bits: what decode_body says
-                raise Invalid("invalid_json", "the request body is not valid JSON") from None
+                raise ApiError("invalid_json", "the request body is not valid JSON") from None
         return item
 
 
@@ -385,7 +388,7 @@ def decode_body(body: bytes) -> list[Any]:
         # lets in.
         decoded = orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise Invalid("invalid_json", "the request body is not valid JSON") from None
+        raise ApiError("invalid_json", "the request body is not valid JSON") from None
     items = decoded.get("annotations") if isinstance(decoded, dict) else None
     if not isinstance(items, list):
         raise Invalid("invalid_body", 'the body must be {"annotations": [...]}')
