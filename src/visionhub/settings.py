@@ -179,6 +179,10 @@ WORKER_MIN_AGREEMENT = env_float("VISIONHUB_WORKER_MIN_AGREEMENT", 0.5)
 WORKER_MIN_VOTES = env_int("VISIONHUB_WORKER_MIN_VOTES", 10, minimum=1)
 OIDC_ISSUERS = env_list("VISIONHUB_OIDC_ISSUERS", [])
 OIDC_AUDIENCE = env_str("VISIONHUB_OIDC_AUDIENCE", "visionhub")
+# The web UI's "Sign in with …": the client registered with each provider of OIDC_ISSUERS (a
+# public client with PKCE needs no secret).
+OIDC_CLIENT_ID = env_str("VISIONHUB_OIDC_CLIENT_ID", OIDC_AUDIENCE)
+OIDC_CLIENT_SECRET = env_secret("VISIONHUB_OIDC_CLIENT_SECRET") or ""
 WEB_WORKERS = env_int("VISIONHUB_WEB_WORKERS", 2, minimum=1)
 WEB_THREADS = env_int("VISIONHUB_WEB_THREADS", 128, minimum=1)
 
@@ -235,11 +239,15 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "visionhub.web.middleware.SecurityHeadersMiddleware",
+    "visionhub.web.middleware.SignedInMiddleware",
     "visionhub.api.middleware.ErrorEnvelopeMiddleware",
     "visionhub.api.middleware.StorableTextMiddleware",
 ]
 
 ROOT_URLCONF = "visionhub.urls"
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:home"
 WSGI_APPLICATION = "visionhub.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
 APPEND_SLASH = False
@@ -254,6 +262,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "visionhub.web.context.navigation",
             ]
         },
     }
@@ -271,6 +280,26 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
+
+# --- the web UI's sessions and headers ------------------------------------------------------
+
+# Behind TLS (directly or through a proxy): cookies are sent over HTTPS only.
+HTTPS = env_bool("VISIONHUB_HTTPS", False)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = HTTPS
+SESSION_COOKIE_AGE = env_int("VISIONHUB_SESSION_HOURS", 24 * 14, minimum=1) * 3600
+CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SECURE = HTTPS
+CSRF_FAILURE_VIEW = "visionhub.web.views.errors.csrf_failure"
+X_FRAME_OPTIONS = "DENY"
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Password guessing: this many failed sign-ins for one username (or from one address, times
+# four) within the window refuse further tries until it has passed.
+LOGIN_MAX_FAILURES = env_int("VISIONHUB_LOGIN_MAX_FAILURES", 5, minimum=1)
+LOGIN_FAILURE_WINDOW = env_int("VISIONHUB_LOGIN_FAILURE_MINUTES", 15, minimum=1) * 60
 
 STATIC_URL = "/static/"
 STATIC_ROOT = str(VISIONHUB_HOME / "static")

@@ -13,3 +13,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("visionhub.web.urls")),
 ]
+
+handler400 = "visionhub.web.views.errors.bad_request"
+handler403 = "visionhub.web.views.errors.permission_denied"
+handler404 = "visionhub.web.views.errors.not_found"
+handler500 = "visionhub.web.views.errors.server_error"

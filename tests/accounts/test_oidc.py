@@ -10,143 +10,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs
 
 import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+from cryptography.hazmat.primitives.asymmetric import ec
 from tests.conftest import LiveServer, Person
 from tests.helpers import assert_error, unique
-
-AUDIENCE = "visionhub"
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
-
-
-def rsa_key() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@dataclass
-class Provider:
-    """A minimal OIDC provider: ``/.well-known/openid-configuration``, ``/jwks``, ``/token``."""
-
-    keys: dict[str, tuple[PrivateKey, str]] = field(default_factory=dict)
-    jwks_requests: int = 0
-    url: str = ""
-    _server: ThreadingHTTPServer | None = None
-
-    def add_key(self, kid: str, key: PrivateKey, algorithm: str) -> None:
-        self.keys[kid] = (key, algorithm)
-
-    def jwks(self) -> dict[str, Any]:
-        out = []
-        for kid, (key, algorithm) in self.keys.items():
-            codec = RSAAlgorithm if algorithm == "RS256" else ECAlgorithm
-            jwk = codec.to_jwk(key.public_key(), as_dict=True)
-            out.append({**jwk, "kid": kid, "use": "sig", "alg": algorithm})
-        return {"keys": out}
-
-    def claims(self, sub: str, **overrides: Any) -> dict[str, Any]:
-        now = int(time.time())
-        claims = {
-            "iss": self.url,
-            "sub": sub,
-            "aud": AUDIENCE,
-            "iat": now,
-            "nbf": now,
-            "exp": now + 300,
-            "email": f"{sub}@example.org",
-            "email_verified": True,
-        }
-        claims.update(overrides)
-        return {k: v for k, v in claims.items() if v is not None}
-
-    def sign(
-        self,
-        claims: dict[str, Any],
-        kid: str = "rsa-1",
-        key: Any = None,
-        algorithm: str | None = None,
-    ) -> str:
-        own_key, own_algorithm = self.keys.get(kid, (None, "RS256"))
-        return jwt.encode(
-            claims,
-            key if key is not None else own_key,
-            algorithm=algorithm or own_algorithm,
-            headers={"kid": kid},
-        )
-
-    def start(self) -> None:
-        provider = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def _json(self, body: dict[str, Any], status: int = 200) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self) -> None:
-                if self.path == "/.well-known/openid-configuration":
-                    self._json(
-                        {
-                            "issuer": provider.url,
-                            "jwks_uri": f"{provider.url}/jwks",
-                            "token_endpoint": f"{provider.url}/token",
-                            "response_types_supported": ["code"],
-                            "subject_types_supported": ["public"],
-                            "id_token_signing_alg_values_supported": ["RS256", "ES256"],
-                        }
-                    )
-                elif self.path == "/jwks":
-                    provider.jwks_requests += 1
-                    self._json(provider.jwks())
-                else:
-                    self._json({"error": "not_found"}, 404)
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                form = parse_qs(self.rfile.read(length).decode())
-                if self.path != "/token" or form.get("grant_type") != ["password"]:
-                    self._json({"error": "unsupported_grant_type"}, 400)
-                    return
-                claims = provider.claims(form["username"][0])
-                token = provider.sign(claims, kid=form.get("kid", ["rsa-1"])[0])
-                self._json({"access_token": token, "token_type": "Bearer", "expires_in": 300})
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-
-    def issue(self, username: str, kid: str = "rsa-1") -> str:
-        """A token from the token endpoint, as a client would get it."""
-        response = httpx.post(
-            f"{self.url}/token",
-            data={"grant_type": "password", "username": username, "password": "x", "kid": kid},
-        )
-        response.raise_for_status()
-        return str(response.json()["access_token"])
+from tests.oidc_provider import AUDIENCE, Provider, rsa_key
 
 
 @pytest.fixture(scope="module")

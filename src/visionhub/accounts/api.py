@@ -30,7 +30,9 @@ def _request_token(request: HttpRequest) -> ApiToken:
 
 @router.post("/auth/login", auth=None, response=TokenOut)
 def login(request: HttpRequest, body: LoginIn) -> TokenOut:
-    issued = services.login(body.username, body.password)
+    issued = services.login(
+        body.username, body.password, address=request.META.get("REMOTE_ADDR", "")
+    )
     return TokenOut(token=issued.secret, expires_at=issued.token.expires_at)
 
 

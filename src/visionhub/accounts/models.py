@@ -60,3 +60,25 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class LoginFailure(models.Model):
+    """One failed password sign-in, kept for the throttle's window (see ``services``).
+
+    In the database rather than a per-process cache, so that every server behind a load
+    balancer counts the same failures.
+    """
+
+    username = models.CharField(max_length=150)
+    address = models.CharField(max_length=45, blank=True, help_text="The client's IP address.")
+    created_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["username", "created_at"], name="loginfailure_username"),
+            models.Index(fields=["address", "created_at"], name="loginfailure_address"),
+            models.Index(fields=["created_at"], name="loginfailure_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} {self.address} {self.created_at}"

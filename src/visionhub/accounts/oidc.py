@@ -39,6 +39,8 @@ HTTP_TIMEOUT = 5.0
 @dataclass
 class _Issuer:
     jwks_uri: str = ""
+    authorization_endpoint: str = ""
+    token_endpoint: str = ""
     discovered_at: float = -1e9
     keys: dict[str, jwt.PyJWK] = field(default_factory=dict)
     fetched_at: float = -1e9
@@ -78,7 +80,15 @@ def _discover(issuer: str, state: _Issuer) -> None:
     if not isinstance(jwks_uri, str) or not jwks_uri.startswith(("https://", "http://")):
         raise ValueError(f"the discovery document of {issuer} has no jwks_uri")
     state.jwks_uri = jwks_uri
+    for name in ("authorization_endpoint", "token_endpoint"):
+        value = document.get(name)
+        setattr(state, name, value if isinstance(value, str) else "")
     state.discovered_at = time.monotonic()
+
+
+def _state(issuer: str) -> _Issuer:
+    with _issuers_lock:
+        return _issuers.setdefault(_normalise(issuer), _Issuer())
 
 
 def _fetch_keys(state: _Issuer) -> None:
@@ -97,8 +107,7 @@ def _fetch_keys(state: _Issuer) -> None:
 
 def _signing_key(issuer: str, kid: str) -> jwt.PyJWK | None:
     """The key ``kid`` of ``issuer``, from the cache or a (re)fetched JWKS."""
-    with _issuers_lock:
-        state = _issuers.setdefault(_normalise(issuer), _Issuer())
+    state = _state(issuer)
     with state.lock:
         now = time.monotonic()
         if now - state.fetched_at > JWKS_TTL:
@@ -115,14 +124,32 @@ def _signing_key(issuer: str, kid: str) -> jwt.PyJWK | None:
         return None
 
 
-def _verify(token: str) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class Endpoints:
+    authorization: str
+    token: str
+
+
+def endpoints(issuer: str) -> Endpoints:
+    """The authorization and token endpoints of a configured issuer (its discovery document)."""
+    if not _configured(issuer):
+        raise ValueError(f"{issuer} is not in VISIONHUB_OIDC_ISSUERS")
+    state = _state(issuer)
+    with state.lock:
+        _discover(issuer, state)
+        found = Endpoints(state.authorization_endpoint, state.token_endpoint)
+    if not found.authorization.startswith(("https://", "http://")) or not found.token.startswith(
+        ("https://", "http://")
+    ):
+        raise ValueError(f"the discovery document of {issuer} has no authorization code flow")
+    return found
+
+
+def _verified(token: str, issuer: str, audience: str) -> dict[str, Any] | None:
+    """The claims of ``token`` signed by a key of ``issuer`` for ``audience``, or None."""
     header = jwt.get_unverified_header(token)
     algorithm = header.get("alg")
     if algorithm not in ALGORITHMS:
-        return None
-    unverified = jwt.decode(token, options={"verify_signature": False})
-    issuer = unverified.get("iss")
-    if not isinstance(issuer, str) or not _configured(issuer):
         return None
     key = _signing_key(issuer, str(header.get("kid") or ""))
     if key is None or key.key_type != KEY_TYPES[algorithm]:
@@ -131,7 +158,7 @@ def _verify(token: str) -> dict[str, Any] | None:
         token,
         key.key,
         algorithms=[algorithm],
-        audience=settings.OIDC_AUDIENCE,
+        audience=audience,
         issuer=issuer,
         leeway=LEEWAY_SECONDS,
         options={"require": ["iss", "sub", "aud", "exp", "iat"]},
@@ -139,15 +166,29 @@ def _verify(token: str) -> dict[str, Any] | None:
     return claims
 
 
-def authenticate_jwt(token: str) -> User | None:
-    """The active user signing in with the OIDC access token ``token``, or None (401)."""
-    try:
-        claims = _verify(token)
-    except (jwt.PyJWTError, httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-        log.info("OIDC token refused: %s", exc)
+def _verify(token: str) -> dict[str, Any] | None:
+    unverified = jwt.decode(token, options={"verify_signature": False})
+    issuer = unverified.get("iss")
+    if not isinstance(issuer, str) or not _configured(issuer):
         return None
+    return _verified(token, issuer, settings.OIDC_AUDIENCE)
+
+
+def verify_id_token(issuer: str, token: str, *, audience: str, nonce: str) -> dict[str, Any]:
+    """The claims of an ID token from the code flow: signed by ``issuer``, for ``audience``
+    (our client id), carrying the ``nonce`` this sign-in sent. Raises ``ValueError`` or a
+    ``jwt.PyJWTError`` otherwise."""
+    claims = _verified(token, issuer, audience)
     if claims is None:
-        return None
+        raise ValueError("the ID token is not signed by a key of its issuer")
+    if not nonce or claims.get("nonce") != nonce:
+        raise ValueError("the ID token does not carry this sign-in's nonce")
+    return claims
+
+
+def user_for_claims(claims: dict[str, Any]) -> User | None:
+    """The active user of verified claims (created with its ``Identity`` on first sign-in),
+    or None: the one rule of OIDC sign-in, for bearer tokens and for the pages alike."""
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject or len(subject) > 255:
         return None
@@ -159,3 +200,15 @@ def authenticate_jwt(token: str) -> User | None:
     except IntegrityError:  # two first sign-ins at once: the other one created it
         user = get_or_create_oidc_user(str(claims["iss"]), subject, email)
     return user if user.is_active else None
+
+
+def authenticate_jwt(token: str) -> User | None:
+    """The active user signing in with the OIDC access token ``token``, or None (401)."""
+    try:
+        claims = _verify(token)
+    except (jwt.PyJWTError, httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+        log.info("OIDC token refused: %s", exc)
+        return None
+    if claims is None:
+        return None
+    return user_for_claims(claims)

@@ -10,8 +10,8 @@ from django.contrib.auth import authenticate
 from django.db import transaction
 from django.utils import timezone
 
-from visionhub.accounts.models import ApiToken, Identity, User
-from visionhub.core.errors import Conflict, Invalid, Unauthorized
+from visionhub.accounts.models import ApiToken, Identity, LoginFailure, User
+from visionhub.core.errors import Conflict, Invalid, TooManyRequests, Unauthorized
 from visionhub.core.hashing import hash_secret, new_secret
 
 TOKEN_PREFIX = "vh_"  # noqa: S105  (a public prefix, not a secret)
@@ -114,11 +114,46 @@ def token_user(secret: str) -> tuple[User, ApiToken] | None:
     return token.user, token
 
 
-def login(username: str, password: str) -> IssuedToken:
-    """Check a password and issue a session token; same error for unknown user and bad password."""
+def _throttle(username: str, address: str) -> None:
+    """429 while ``username``, or ``address``, has failed too often within the window."""
+    since = timezone.now() - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW)
+    recent = LoginFailure.objects.filter(created_at__gte=since)
+    too_many = recent.filter(username=username).count() >= settings.LOGIN_MAX_FAILURES or (
+        address and recent.filter(address=address).count() >= 4 * settings.LOGIN_MAX_FAILURES
+    )
+    if too_many:
+        minutes = settings.LOGIN_FAILURE_WINDOW // 60
+        raise TooManyRequests(
+            "too_many_login_failures",
+            f"too many failed sign-ins: try again in {minutes} minutes",
+            details={"retry_after": settings.LOGIN_FAILURE_WINDOW},
+        )
+
+
+def check_password(username: str, password: str, *, address: str = "") -> User:
+    """The active user with this username and password, for every password sign-in.
+
+    Unknown user, wrong password and banned user get the same 401 ``invalid_credentials``;
+    each failure is recorded, and after ``LOGIN_MAX_FAILURES`` of them within
+    ``LOGIN_FAILURE_WINDOW`` for the username (or four times as many from ``address``) every
+    try, even a right one, gets 429 ``too_many_login_failures`` until the window has passed.
+    """
+    username = username.strip()[:150]
+    _throttle(username, address)
     user = authenticate(username=username, password=password)
     if not isinstance(user, User) or not user.is_active:
+        now = timezone.now()
+        LoginFailure.objects.filter(
+            created_at__lt=now - timedelta(seconds=settings.LOGIN_FAILURE_WINDOW)
+        ).delete()
+        LoginFailure.objects.create(username=username, address=address[:45], created_at=now)
         raise Unauthorized("invalid_credentials", "wrong username or password")
+    return user
+
+
+def login(username: str, password: str, *, address: str = "") -> IssuedToken:
+    """Check a password (throttled, see ``check_password``) and issue a session token."""
+    user = check_password(username, password, address=address)
     return issue_token(
         user,
         name="login",

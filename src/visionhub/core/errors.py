@@ -64,3 +64,8 @@ class Invalid(ApiError):
 class TooLarge(ApiError):
     status = 413
     code = "too_large"
+
+
+class TooManyRequests(ApiError):
+    status = 429
+    code = "too_many_requests"

@@ -120,9 +120,13 @@ def paginate(
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor([_attr(last, f.lstrip("-")) for f in fields])
+        next_cursor = cursor_for(rows[-1], fields)
     return PageResult(items=rows, next_cursor=next_cursor)
+
+
+def cursor_for(item: Model, order_by: Sequence[str]) -> str:
+    """The cursor of the page that starts right after ``item`` in the order ``order_by``."""
+    return encode_cursor([_attr(item, f.lstrip("-")) for f in order_by])
 
 
 def _attr(obj: Any, path: str) -> Any:
