@@ -233,7 +233,11 @@ def test_a_completed_request_cannot_be_cancelled(alice: Person, worker: Person, 
     assert_error(alice.http.post(f"/classifications/{request_id}/cancel"), 409, "not_cancellable")
     body = alice.http.get(f"/classifications/{request_id}").json()
     assert body["status"] == "completed"
-    assert body["result"] == {"label": "bright", "scores": {"dark": 0.1, "bright": 0.9}}
+    assert body["result"] == {
+        "label": "bright",
+        "scores": {"dark": 0.1, "bright": 0.9},
+        "detections": None,
+    }
     assert body["attempts"] == 1
     assert body["assigned_at"] is not None
     assert body["completed_at"] is not None

@@ -77,7 +77,8 @@ def test_a_claim_hands_out_the_job_with_its_model_and_image(
     [job] = response.json()["jobs"]
     assert set(job) == {"request_id", "dispatch_token", "lease_expires_at", "model", "image"}
     assert job["request_id"] == request_id
-    assert set(job["model"]) == {"version_id", "task", "input", "output", "classes", "files"}
+    assert set(job["model"]) == {"version_id", "input", "task", "output", "classes", "files"}
+    assert (job["model"]["task"], job["model"]["output"]) == ("classification", None)
     assert job["model"]["classes"] == CLASSES
     assert {k: job["model"]["input"][k] for k in INPUT} == INPUT
     [model_file] = job["model"]["files"]

@@ -45,7 +45,9 @@ def classify(
     top: int,
 ) -> None:
     """Queue IMAGE... for classification by DEPLOYMENT; one line per image:
-    ``IMAGE  ID  STATUS`` or, with --wait, ``IMAGE  LABEL  class=score …``."""
+    ``IMAGE  ID  STATUS`` or, with --wait, ``IMAGE  LABEL  class=score …`` (detection
+    deployments: ``IMAGE  N detections`` then one indented line per box, best first:
+    ``label score x,y,w,h``, with ``mask`` when it has one)."""
     client = make_client(server, token)
     try:
         queued = [(path, client.classify(deployment, path)) for path in images]
@@ -80,6 +82,15 @@ def _wait_for(client: Any, request_id: int, deadline: float) -> dict[str, Any]:
 def _describe(request: dict[str, Any], top: int) -> str:
     status = request["status"]
     result = request.get("result")
+    if status == "completed" and result and result.get("detections") is not None:
+        detections = result["detections"]
+        lines = [f"{len(detections)} detections"]
+        for d in detections:
+            box = ",".join(f"{v:.1f}" for v in d["box"])
+            lines.append(
+                f"  {d['label']}\t{d['score']:.3f}\t{box}" + ("\tmask" if d.get("mask") else "")
+            )
+        return "\n".join(lines)
     if status == "completed" and result:
         scores = sorted(result.get("scores", {}).items(), key=lambda kv: -kv[1])[:top]
         shown = " ".join(f"{name}={score:.3f}" for name, score in scores)

@@ -47,6 +47,7 @@ STATE_COLUMNS = (
     ("scores", "jsonb"),
     ("completed_at", "timestamptz"),
     ("replicas_wanted", "integer"),
+    ("detections", "jsonb"),
 )
 RESULT_COLUMNS = (
     ("request_id", "bigint"),
@@ -59,6 +60,7 @@ RESULT_COLUMNS = (
     ("errors", "jsonb"),
     ("accepted", "boolean"),
     ("agreed", "boolean"),
+    ("detections", "jsonb"),
 )
 TOKEN_COLUMNS = (
     ("request_id", "bigint"),
@@ -205,6 +207,7 @@ class NewResult:
     errors: list[str]
     accepted: bool = False
     agreed: bool | None = None
+    detections: list[dict[str, Any]] | None = None
 
 
 def insert_results(results: Sequence[NewResult], completed_on: datetime) -> None:
@@ -321,12 +324,19 @@ class Ledger:
         self.revoke_for.add(request.pk)
         self.done.add(request.pk)
 
-    def complete(self, request: ClassificationRequest, label: str, scores: Any) -> None:
+    def complete(
+        self,
+        request: ClassificationRequest,
+        label: str,
+        scores: Any,
+        detections: list[dict[str, Any]] | None = None,
+    ) -> None:
         request.status = Status.COMPLETED
         request.completed_at = self.now
         request.open_slots = 0
         request.label = label
         request.scores = scores
+        request.detections = detections
         self.dirty.add(request.pk)
         self.done.add(request.pk)
 
@@ -408,20 +418,31 @@ class AnswerLike(Protocol):
     def scores(self) -> dict[str, float] | list[float] | None: ...
     @property
     def error(self) -> str | None: ...
+    @property
+    def detections(self) -> list[dict[str, Any]] | None: ...
 
 
 def check_answer(
-    answer: AnswerLike, classes: Sequence[str]
+    answer: AnswerLike, classes: Sequence[str], task: str = "classification"
 ) -> tuple[str | None, dict[str, float] | None]:
     """Why ``answer`` is malformed (``invalid_result``), or None and its scores by class.
 
     An answer is a label among the model's classes, with optional scores (by class, or a list
-    in class order; finite numbers), or else a non-empty error.
+    in class order; finite numbers), or else a non-empty error. A detection or segmentation
+    model's answer is ``detections`` instead (see ``quorum.check_detections``).
     """
     if answer.error is not None:
-        if answer.label is not None or not answer.error.strip():
+        if answer.label is not None or answer.detections is not None:
+            return "invalid_result", None
+        if not answer.error.strip():
             return "invalid_result", None
         return None, None
+    if task != "classification":
+        if answer.label is not None or answer.scores is not None or answer.detections is None:
+            return "invalid_result", None
+        return quorum.check_detections(answer.detections, classes, task), None
+    if answer.detections is not None:
+        return "invalid_result", None
     if not answer.label or answer.label not in classes:
         return "invalid_result", None
     scores = answer.scores
@@ -440,12 +461,17 @@ def check_answer(
 
 @dataclass
 class Vote:
-    """A label already given on a replicated request (``result`` set if given in this call)."""
+    """A label already given on a replicated request (``result`` set if given in this call).
+
+    A detection answer's ``label`` is the key of the group of answers it agrees with (the
+    first earlier answer that it matches by geometry), so votes are counted as labels are.
+    """
 
     label: str
     worker_id: int | None
     result_id: int | None = None
     result: NewResult | None = None
+    detections: list[dict[str, Any]] | None = None
 
 
 def votes_of(requests: Sequence[ClassificationRequest]) -> dict[int, list[Vote]]:
@@ -454,13 +480,32 @@ def votes_of(requests: Sequence[ClassificationRequest]) -> dict[int, list[Vote]]
     if requests:
         rows = (
             ClassificationResult.objects.filter(request__in=requests)
-            .exclude(label="")
+            .exclude(label="", detections__isnull=True)
             .order_by("pk")
-            .values_list("pk", "request_id", "label", "worker_id")
+            .values_list("pk", "request_id", "label", "worker_id", "detections")
         )
-        for pk, request_id, label, worker_id in rows:
-            votes[request_id].append(Vote(label, worker_id, result_id=pk))
+        by_id = {r.pk: r for r in requests}
+        for pk, request_id, label, worker_id, detections in rows:
+            vote = Vote(label, worker_id, result_id=pk, detections=detections)
+            if detections is not None:
+                vote.label = _group_of(by_id[request_id], votes[request_id], detections)
+            votes[request_id].append(vote)
     return votes
+
+
+def _group_of(
+    request: ClassificationRequest, votes: list[Vote], detections: list[dict[str, Any]]
+) -> str:
+    """The group key of a detection answer among ``votes``: that of the first it agrees with."""
+    for vote in votes:
+        if vote.detections is not None and quorum.same_detections(
+            vote.detections,
+            detections,
+            min_iou=request.match_iou,
+            score_tolerance=request.score_tolerance,
+        ):
+            return vote.label
+    return f"answer {len({v.label for v in votes}) + 1}"
 
 
 def apply_answer(
@@ -482,6 +527,7 @@ def apply_answer(
         label=answer.label or "",
         scores=scores,
         errors=[answer.error[:MAX_ERROR_CHARS]] if answer.error is not None else [],
+        detections=answer.detections if answer.error is None else None,
     )
     ledger.results.append(result)
     counts = ledger.worker_counts[token.worker_id]
@@ -494,14 +540,29 @@ def apply_answer(
     if request.replication <= 1:
         result.accepted = True
         if request.status not in TERMINAL:
-            ledger.complete(request, result.label, scores)
+            ledger.complete(request, result.label, scores, result.detections)
         return
     if request.status == Status.COMPLETED:  # a late replica: compared, changes nothing
-        result.agreed = result.label == request.label
+        result.agreed = _same_answer(request, result)
         ledger.count_vote(result.worker_id, agreed=result.agreed)
         return
-    votes.append(Vote(result.label, token.worker_id, result=result))
+    label = result.label
+    if result.detections is not None:
+        label = _group_of(request, votes, result.detections)
+    votes.append(Vote(label, token.worker_id, result=result, detections=result.detections))
     _count_votes(ledger, request, votes, result)
+
+
+def _same_answer(request: ClassificationRequest, result: NewResult) -> bool:
+    """Whether a late replica agrees with the request's accepted answer."""
+    if result.detections is None or request.detections is None:
+        return result.label == request.label and result.detections is None
+    return quorum.same_detections(
+        request.detections,
+        result.detections,
+        min_iou=request.match_iou,
+        score_tolerance=request.score_tolerance,
+    )
 
 
 def _count_votes(
@@ -511,7 +572,10 @@ def _count_votes(
     if accepted is not None:
         # Only the latest vote can have completed the quorum: it is the accepted result.
         latest.accepted = True
-        ledger.complete(request, accepted, latest.scores)
+        if latest.detections is not None:
+            ledger.complete(request, "", None, latest.detections)
+        else:
+            ledger.complete(request, accepted, latest.scores)
         for vote in votes:
             agreed = vote.label == accepted
             if vote.result is not None:

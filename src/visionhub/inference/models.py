@@ -112,6 +112,9 @@ class ClassificationRequest(models.Model):
     # Redundancy, copied from the deployment at submission.
     replication = models.PositiveSmallIntegerField(default=1)
     quorum = models.PositiveSmallIntegerField(default=1)
+    # When two detection answers agree (quorum by geometry, see ``quorum.same_detections``).
+    match_iou = models.FloatField(default=0.9)
+    score_tolerance = models.FloatField(default=0.05)
     replicas_wanted = models.PositiveSmallIntegerField(
         default=1, help_text="Leases wanted in all: replication, plus one per disagreement."
     )
@@ -129,6 +132,8 @@ class ClassificationRequest(models.Model):
 
     label = models.CharField(max_length=200, blank=True, default="")
     scores = models.JSONField(null=True, blank=True)
+    # Detection and segmentation models: ``[{label, score, box: [x, y, w, h], mask?}]``.
+    detections = models.JSONField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     assigned_on = models.DateTimeField(null=True, blank=True)
@@ -173,6 +178,8 @@ class ClassificationRequest(models.Model):
     def result(self) -> dict[str, Any] | None:
         if self.status != Status.COMPLETED:
             return None
+        if self.detections is not None:
+            return {"label": None, "scores": {}, "detections": self.detections}
         return {"label": self.label, "scores": self.scores or {}}
 
 
@@ -250,6 +257,7 @@ class ClassificationResult(models.Model):
     completed_on = models.DateTimeField()
     label = models.CharField(max_length=200, blank=True, default="")
     scores = models.JSONField(null=True, blank=True)
+    detections = models.JSONField(null=True, blank=True)
     errors = models.JSONField(default=list, blank=True)
     accepted = models.BooleanField(
         default=False, help_text="This vote's label is the request's accepted result."

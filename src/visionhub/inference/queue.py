@@ -179,6 +179,7 @@ class Answer:
     label: str | None = None
     scores: dict[str, float] | list[float] | None = None
     error: str | None = None
+    detections: list[dict[str, Any]] | None = None
 
 
 def lease_duration() -> timedelta:
@@ -542,7 +543,11 @@ def submit_results(user: User, answers: Sequence[Answer]) -> list[Verdict]:
             if reason is None and token is not None:
                 request = ledger.requests[token.request_id]
                 model = models.get(request.model_version_id) if request.model_version_id else None
-                reason, scores = check_answer(answer, model["classes"] if model else [])
+                reason, scores = check_answer(
+                    answer,
+                    model["classes"] if model else [],
+                    model.get("task", "classification") if model else "classification",
+                )
             if reason is not None or token is None:
                 verdicts.append(Verdict(answer.request_id, "rejected", reason))
                 continue

@@ -45,9 +45,24 @@ class BatchOut(Schema):
     ids: list[int]
 
 
-class ResultOut(Schema):
+class RleOut(Schema):
+    size: list[int]
+    counts: str | list[int]
+
+
+class DetectionOut(Schema):
     label: str
+    score: float
+    box: list[float]
+    mask: RleOut | None = None
+
+
+class ResultOut(Schema):
+    """A label and scores (classification), or ``detections`` (label null, scores empty)."""
+
+    label: str | None
     scores: dict[str, float]
+    detections: list[DetectionOut] | None = None
 
 
 class ErrorOut(Schema):
@@ -176,12 +191,37 @@ class LeasesIn(BaseModel):
     leases: list[LeaseIn] = Field(max_length=MAX_ITEMS)
 
 
+class RleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    size: list[int] = Field(min_length=2, max_length=2)
+    counts: str | list[int]
+
+
+class DetectionIn(BaseModel):
+    """One detection, in the original image's pixels: ``box`` is ``[x, y, w, h]``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(max_length=200)
+    score: float
+    box: list[float] = Field(min_length=4, max_length=4)
+    mask: RleIn | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+MAX_DETECTIONS = 10_000
+
+
 class ResultIn(BaseModel):
     request_id: int
     dispatch_token: str = Field(max_length=200)
     label: str | None = Field(None, max_length=200)
     scores: dict[str, float] | list[float] | None = None
     error: str | None = None
+    detections: list[DetectionIn] | None = Field(None, max_length=MAX_DETECTIONS)
 
 
 class ResultsIn(BaseModel):

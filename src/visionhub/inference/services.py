@@ -139,6 +139,8 @@ def _routing(deployment: Deployment) -> dict[str, Any]:
         "model_version_id": deployment.model_version_id,
         "replication": deployment.replication,
         "quorum": deployment.quorum,
+        "match_iou": deployment.match_iou,
+        "score_tolerance": deployment.score_tolerance,
         "replicas_wanted": deployment.replication,
         "open_slots": deployment.replication,
     }

@@ -101,7 +101,14 @@ def heartbeat(request: HttpRequest, body: LeasesIn) -> dict[str, Any]:
 def results(request: HttpRequest, body: ResultsIn) -> dict[str, Any]:
     """Answer leases; per item ``accepted`` or ``rejected`` with a reason."""
     answers = [
-        queue.Answer(r.request_id, r.dispatch_token, r.label, r.scores, r.error)
+        queue.Answer(
+            r.request_id,
+            r.dispatch_token,
+            r.label,
+            r.scores,
+            r.error,
+            None if r.detections is None else [d.as_json() for d in r.detections],
+        )
         for r in body.results
     ]
     return {"results": queue.submit_results(_worker_user(request), answers)}
