@@ -227,6 +227,7 @@ INSTALLED_APPS = [
     "visionhub.vault",
     "visionhub.inference",
     "visionhub.benchmarks",
+    "visionhub.labeling",
     "visionhub.web",
 ]
 

@@ -19,6 +19,7 @@ from visionhub.benchmarks.api import router as benchmarks_router
 from visionhub.core.errors import ApiError
 from visionhub.datasets.api import router as datasets_router
 from visionhub.inference.api import router as inference_router
+from visionhub.labeling.api import router as labeling_router
 from visionhub.registry.api import router as registry_router
 from visionhub.storage.api import router as storage_router
 from visionhub.vault.api import router as vault_router
@@ -43,6 +44,7 @@ for router in (
     vault_router,
     inference_router,
     benchmarks_router,
+    labeling_router,
 ):
     api.add_router("", router)
 

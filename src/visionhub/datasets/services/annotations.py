@@ -403,6 +403,23 @@ def validate(
     return _validate(dataset, items, image)[0]
 
 
+# The label set id annotations outside any label set are checked with: no row has id 0.
+DETACHED = 0
+
+
+def validate_detached(image: Image, items: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """``validate`` for annotations of ``image`` that belong to no label set yet (a labeling
+    project's labels, written to a label set when the project is exported): the same checks
+    and the same ``invalid_annotations`` answer; the items carry no ``label_set_id``."""
+    _check_count(items)
+    marked = [
+        {**item, "label_set_id": DETACHED} if isinstance(item, dict) else item for item in items
+    ]
+    ctx = _context(image.dataset, marked, image)
+    ctx.label_sets.add(DETACHED)
+    return _checked_rows(marked, image, ctx)
+
+
 def _check_count(items: Sequence[Any]) -> None:
     if len(items) > MAX_PER_REQUEST:
         raise Invalid(
@@ -429,6 +446,13 @@ def _validate(
     the rows name."""
     _check_count(items)
     ctx = _context(dataset, items, image)
+    return _checked_rows(items, image, ctx), ctx
+
+
+def _checked_rows(
+    items: Sequence[Any], image: Image | None, ctx: _Context
+) -> list[tuple[Any, ...]]:
+    """The rows of ``items``, or ``invalid_annotations`` naming every violation."""
     rows: list[tuple[Any, ...]] = []
     violations: list[dict[str, Any]] = []
     for index, item in enumerate(items):
@@ -438,7 +462,7 @@ def _validate(
         else:
             rows.append(row)
     _raise_violations(violations, len(items))
-    return rows, ctx
+    return rows
 
 
 # Rows per INSERT statement on SQLite (fewer if the library allows fewer parameters).
