@@ -257,7 +257,11 @@ def cancel_classification(request: ClassificationRequest) -> ClassificationReque
 
 
 def _reload(request_id: int) -> ClassificationRequest:
-    return ClassificationRequest.objects.select_related("deployment").get(pk=request_id)
+    """The request as it is now; 404 when it is gone (its deployment was deleted meanwhile)."""
+    found = ClassificationRequest.objects.select_related("deployment").filter(pk=request_id)
+    for request in found:
+        return request
+    raise NotFound("classification_not_found", "no such classification")
 
 
 def wait_until_done(request: ClassificationRequest, wait: float) -> ClassificationRequest:
