@@ -492,5 +492,18 @@ def anonymous(server: Server) -> Iterator[httpx.Client]:
         yield client
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests of the embedded default (its own home, its own SQLite file) run in one pass only.
+
+    They never touch the pass's database, so the PostgreSQL pass would repeat them unchanged.
+    """
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+        return
+    skip = pytest.mark.skip(reason="runs on the embedded default whatever the pass: SQLite pass")
+    for item in items:
+        if item.get_closest_marker("embedded_default") is not None:
+            item.add_marker(skip)
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     return f"database: {connection.vendor}"

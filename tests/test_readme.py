@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from tests.helpers import free_port
 
-pytestmark = [pytest.mark.slow, pytest.mark.process]
+pytestmark = [pytest.mark.slow, pytest.mark.process, pytest.mark.embedded_default]
 
 ROOT = Path(__file__).resolve().parent.parent
 BLOCK = re.compile(r"<!-- tested -->\s*\n```(?:sh|bash)\n(.*?)\n```", re.DOTALL)

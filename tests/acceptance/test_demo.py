@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.slow, pytest.mark.process]
+pytestmark = [pytest.mark.slow, pytest.mark.process, pytest.mark.embedded_default]
 
 
 def test_the_demo_learns_and_classifies_every_test_image_once(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ def test_version() -> None:
     assert __version__ in result.stdout
 
 
+@pytest.mark.embedded_default
 def test_serve_works_in_an_empty_home(tmp_path: Path) -> None:
     home = tmp_path / "fresh"
     env = {
