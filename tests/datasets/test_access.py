@@ -1,8 +1,9 @@
 """Who sees and changes what: every endpoint tried by a stranger, a reader, a writer, staff.
 
-Rules (``datasets/access.py``): a stranger gets 404 for everything in a private dataset, as if
-it did not exist; someone who may read a dataset but not change it gets 403 ``forbidden`` for a
-write; deleting, changing visibility and managing members are for the owner (and staff).
+Rules (``datasets/access.py``, those of every shared thing): a stranger gets 404 for everything
+in a private dataset, as if it did not exist; someone who may read a dataset but not change it
+gets 403 ``read_only`` for a write; deleting, changing visibility and managing members are for
+the owner (and staff): 403 ``owner_only`` for anyone else who may read it.
 """
 
 from __future__ import annotations
@@ -200,9 +201,10 @@ def test_a_read_member_reads_everything_but_changes_nothing(
     for method, path, kwargs in reads(private):
         response = call(bob, method, path, kwargs)
         assert response.status_code in (200, 206), (method, path, response.text)
-    for method, path, kwargs in [*writes(private), *owner_only(private, charlie.username)]:
-        response = call(bob, method, path, kwargs)
-        assert_error(response, 403, "forbidden")
+    for method, path, kwargs in writes(private):
+        assert_error(call(bob, method, path, kwargs), 403, "read_only")
+    for method, path, kwargs in owner_only(private, charlie.username):
+        assert_error(call(bob, method, path, kwargs), 403, "owner_only")
 
 
 def test_a_read_member_finds_the_dataset_by_owner_and_name(
@@ -238,7 +240,7 @@ def test_a_write_member_edits_content_but_not_ownership(
     image = upload(dave, d, make_noise_image(40, 30, seed=555))
     assert image["dataset_id"] == d
     for method, path, kwargs in owner_only(shared, charlie.username):
-        assert_error(call(dave, method, path, kwargs), 403, "forbidden")
+        assert_error(call(dave, method, path, kwargs), 403, "owner_only")
 
 
 def test_everyone_reads_a_public_dataset_and_nobody_else_writes(
@@ -248,7 +250,7 @@ def test_everyone_reads_a_public_dataset_and_nobody_else_writes(
         response = call(charlie, method, path, kwargs)
         assert response.status_code == 200, (method, path, response.text)
     for method, path, kwargs in writes(public):
-        assert_error(call(charlie, method, path, kwargs), 403, "forbidden")
+        assert_error(call(charlie, method, path, kwargs), 403, "read_only")
     listed = charlie.http.get("/datasets").json()["items"]
     assert public.dataset in [d["id"] for d in listed]
 

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Literal
 
 from ninja import Schema
+from pydantic import model_validator
 
 
 class LoginIn(Schema):
@@ -36,3 +38,39 @@ class TokenInfoOut(Schema):
     created_at: datetime
     expires_at: datetime | None
     last_used_at: datetime | None
+
+
+class MemberIn(Schema):
+    """A member of a dataset, model or deployment. ``role`` is the name the registry's
+    clients used for ``access``; either may be given."""
+
+    username: str
+    access: Literal["read", "write"] | None = None
+    role: Literal["read", "write"] | None = None
+
+    @model_validator(mode="after")
+    def _one_access(self) -> MemberIn:
+        if self.access and self.role and self.access != self.role:
+            raise ValueError("give access or role, not two different values")
+        return self
+
+    @property
+    def level(self) -> str:
+        return self.access or self.role or "read"
+
+
+class MemberOut(Schema):
+    """``role`` repeats ``access`` for the registry's clients."""
+
+    username: str
+    access: str
+    role: str
+    created_at: datetime
+
+    @staticmethod
+    def resolve_username(obj: Any) -> str:
+        return str(obj.user.username)
+
+    @staticmethod
+    def resolve_role(obj: Any) -> str:
+        return str(obj.access)

@@ -93,7 +93,7 @@ class RegistryClient(BaseClient):
 
     def add_model_member(self, name: str, username: str, role: str = "read") -> Json:
         result: Json = self.post(
-            f"/models/{name}/members", json={"username": username, "role": role}
+            f"/models/{name}/members", json={"username": username, "access": role}
         )
         return result
 
@@ -338,6 +338,6 @@ class RegistryClient(BaseClient):
 
     def add_deployment_member(self, name: str, username: str, role: str = "read") -> Json:
         result: Json = self.post(
-            f"/deployments/{name}/members", json={"username": username, "role": role}
+            f"/deployments/{name}/members", json={"username": username, "access": role}
         )
         return result

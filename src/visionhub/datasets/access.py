@@ -7,64 +7,40 @@ The rules, in one place:
 - staff may do anything;
 - only the owner (or staff) deletes a dataset, changes its visibility or manages its members.
 
-Someone who cannot read a dataset gets ``404 not_found`` for it and everything in it, exactly as
-if it did not exist. Someone who can read it but asks to change it gets ``403 forbidden``: the
-dataset's existence is no secret to them.
+Someone who cannot read a dataset gets ``404 <thing>_not_found`` for it and everything in it,
+exactly as if it did not exist. Someone who can read it but asks to change it gets ``403
+read_only`` (``owner_only`` to manage it): the dataset's existence is no secret to them. These
+are the rules of every shared thing (``accounts/sharing.py``).
 """
 
 from __future__ import annotations
 
-from enum import IntEnum
 from typing import TypeVar
 
-from django.db.models import Exists, Model, OuterRef, Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 
+from visionhub.accounts import sharing
 from visionhub.accounts.models import User
-from visionhub.core.errors import Forbidden, NotFound
+from visionhub.accounts.sharing import Level
+from visionhub.core.errors import NotFound
 from visionhub.datasets.models import (
-    Access,
     Annotation,
     Category,
     Dataset,
-    DatasetMember,
     Image,
     LabelSet,
     Visibility,
 )
 
 
-class Level(IntEnum):
-    NONE = 0
-    READ = 1
-    WRITE = 2
-    OWNER = 3
-
-
 def level_of(user: User, dataset: Dataset) -> Level:
     """The caller's rights on ``dataset`` (one query at most, for members)."""
-    if user.is_staff or dataset.owner_id == user.pk:
-        return Level.OWNER
-    member = DatasetMember.objects.filter(dataset=dataset, user=user).values_list(
-        "access", flat=True
-    )
-    access = next(iter(member), None)
-    if access == Access.WRITE:
-        return Level.WRITE
-    if access == Access.READ:
-        return Level.READ
-    if dataset.visibility == Visibility.PUBLIC:
-        return Level.READ
-    return Level.NONE
+    return sharing.level_of(user, dataset, public=dataset.visibility == Visibility.PUBLIC)
 
 
 def readable_datasets(user: User) -> QuerySet[Dataset]:
     """Every dataset ``user`` may read."""
-    if user.is_staff:
-        return Dataset.objects.all()
-    is_member = DatasetMember.objects.filter(dataset=OuterRef("pk"), user=user)
-    return Dataset.objects.filter(
-        Q(owner=user) | Q(visibility=Visibility.PUBLIC) | Exists(is_member)
-    )
+    return sharing.readable(Dataset.objects.all(), user, public=Q(visibility=Visibility.PUBLIC))
 
 
 M = TypeVar("M", bound=Model)
@@ -80,16 +56,14 @@ def _find(queryset: QuerySet[M], pk: int) -> M | None:
 
 def check(user: User, dataset: Dataset, need: Level, what: str = "dataset") -> Dataset:
     """Return ``dataset`` if ``user`` has ``need``; 404 if they cannot read it, else 403."""
-    level = level_of(user, dataset)
-    if level >= need:
-        return dataset
-    if level == Level.NONE:
-        raise NotFound(f"{what}_not_found", f"no such {what}")
-    raise Forbidden("forbidden", f"you may read this dataset but not {_verb(need)}")
-
-
-def _verb(need: Level) -> str:
-    return "change it" if need == Level.WRITE else "manage it (owner only)"
+    sharing.check(
+        user,
+        dataset,
+        need,
+        lambda: NotFound(f"{what}_not_found", f"no such {what}"),
+        public=dataset.visibility == Visibility.PUBLIC,
+    )
+    return dataset
 
 
 def _need(write: bool, owner: bool) -> Level:

@@ -13,12 +13,14 @@ from django.http.response import HttpResponseBase
 from ninja import File, Form, Query, Router, Schema, Status
 from ninja.files import UploadedFile
 
+from visionhub.accounts import sharing
 from visionhub.accounts.auth import current_user
+from visionhub.accounts.schemas import MemberIn, MemberOut
 from visionhub.core.errors import ApiError, Invalid
 from visionhub.core.pagination import Page, paginate
 from visionhub.core.text import parse_json
 from visionhub.datasets import access
-from visionhub.datasets.models import Annotation, Category, DatasetMember, LabelSet
+from visionhub.datasets.models import Annotation, Category, LabelSet
 from visionhub.datasets.schemas import (
     AnnotationOut,
     AnnotationsIn,
@@ -45,8 +47,6 @@ from visionhub.datasets.schemas import (
     LabelSetIn,
     LabelSetOut,
     LabelSetPatch,
-    MemberIn,
-    MemberOut,
     StagedOut,
     StatsOut,
 )
@@ -119,30 +119,19 @@ def dataset_stats(request: HttpRequest, dataset_id: int, exact: bool = False) ->
 @router.get("/datasets/{dataset_id}/members", response=list[MemberOut])
 def list_members(request: HttpRequest, dataset_id: int) -> Any:
     dataset = access.get_dataset_for(current_user(request), dataset_id, owner=True)
-    return [
-        {"username": m.user.username, "access": m.access, "created_at": m.created_at}
-        for m in DatasetMember.objects.filter(dataset=dataset).select_related("user")
-    ]
+    return sharing.members_of(dataset)
 
 
 @router.post("/datasets/{dataset_id}/members", response={201: MemberOut})
 def set_member(request: HttpRequest, dataset_id: int, body: MemberIn) -> Status[Any]:
     dataset = access.get_dataset_for(current_user(request), dataset_id, owner=True)
-    member = datasets.set_member(dataset, body.username, body.access)
-    return Status(
-        201,
-        {
-            "username": body.username,
-            "access": member.access,
-            "created_at": member.created_at,
-        },
-    )
+    return Status(201, sharing.set_member(dataset, body.username, body.level))
 
 
 @router.delete("/datasets/{dataset_id}/members/{username}", response={204: None})
 def remove_member(request: HttpRequest, dataset_id: int, username: str) -> Status[None]:
     dataset = access.get_dataset_for(current_user(request), dataset_id, owner=True)
-    datasets.remove_member(dataset, username)
+    sharing.remove_member(dataset, username)
     return Status(204, None)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from visionhub.accounts.sharing import Membership
+
 
 class Visibility(models.TextChoices):
     PRIVATE = "private"
@@ -23,11 +25,6 @@ class DatasetStatus(models.TextChoices):
     IMPORTING = "importing"
     READY = "ready"
     FAILED = "failed"
-
-
-class Access(models.TextChoices):
-    READ = "read"
-    WRITE = "write"
 
 
 class Dataset(models.Model):
@@ -92,23 +89,15 @@ class Dataset(models.Model):
         return self.name
 
 
-class DatasetMember(models.Model):
+class DatasetMember(Membership):
     """A user other than the owner with read or write access to a dataset."""
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="members")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dataset_memberships"
-    )
-    access = models.CharField(max_length=5, choices=Access.choices, default=Access.READ)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["dataset", "user"], name="datasetmember_dataset_user")
         ]
-
-    def __str__(self) -> str:
-        return f"{self.user_id} {self.access} {self.dataset_id}"
 
 
 class Flag(models.IntegerChoices):

@@ -88,17 +88,6 @@ class DatasetOut(Schema):
         return obj.cover_id
 
 
-class MemberIn(Schema):
-    username: str
-    access: Literal["read", "write"] = "read"
-
-
-class MemberOut(Schema):
-    username: str
-    access: str
-    created_at: datetime
-
-
 class ImageOut(Schema):
     id: int
     dataset_id: int

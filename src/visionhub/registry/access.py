@@ -1,27 +1,28 @@
 """Who may see and change registry objects. Every object a client names is fetched here.
 
-Rules: the owner and staff may do anything; a member with role ``read`` may read, with ``write``
-may also change (push versions, edit, roll out); anyone else is told the object does not exist
-(404, the same answer as for a missing one). A reader who tries to write gets 403 ``read_only``.
-Reading a deployment is what allows submitting classifications to it.
+Rules (those of every shared thing, ``accounts/sharing.py``): the owner and staff may do
+anything; a member with ``read`` access may read, with ``write`` may also change (push versions,
+edit, roll out); anyone else is told the object does not exist (404, the same answer as for a
+missing one). A reader who tries to write gets 403 ``read_only``, anyone but the owner who tries
+to manage it 403 ``owner_only``. Reading a deployment is what allows submitting classifications
+to it.
 """
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
+from visionhub.accounts import sharing
 from visionhub.accounts.models import User
+from visionhub.accounts.sharing import Level
 from visionhub.core.errors import Conflict, Forbidden, Invalid, NotFound
 from visionhub.datasets.models import Dataset
 from visionhub.registry.models import (
     BuildVersion,
     Deployment,
-    DeploymentMember,
     ModelDefinition,
-    ModelMember,
     ModelVersion,
     Project,
-    Role,
     Training,
 )
 
@@ -37,16 +38,11 @@ def _model_not_found(name: str) -> NotFound:
 
 def visible_definitions(user: User) -> QuerySet[ModelDefinition]:
     """Definitions ``user`` may read (all of them for staff)."""
-    if user.is_staff:
-        return ModelDefinition.objects.all()
-    shared = ModelMember.objects.filter(user=user).values("definition_id")
-    return ModelDefinition.objects.filter(Q(owner=user) | Q(id__in=shared))
+    return sharing.readable(ModelDefinition.objects.all(), user)
 
 
 def can_write_definition(user: User, definition: ModelDefinition) -> bool:
-    if user.is_staff or definition.owner_id == user.pk:
-        return True
-    return ModelMember.objects.filter(definition=definition, user=user, role=Role.WRITE).exists()
+    return sharing.level_of(user, definition) >= Level.WRITE
 
 
 def get_definition_for(user: User, name: str, *, write: bool = False) -> ModelDefinition:
@@ -90,10 +86,9 @@ def _checked_write(user: User, definition: ModelDefinition, write: bool) -> Mode
     return definition
 
 
-def require_owner(user: User, definition: ModelDefinition) -> None:
-    """Deleting a model and managing its members is for its owner and staff only."""
-    if not (user.is_staff or definition.owner_id == user.pk):
-        raise Forbidden("owner_only", "only the owner may do this")
+def require_owner(user: User, definition: ModelDefinition | Deployment) -> None:
+    """Deleting a model or a deployment and managing its members is for its owner and staff."""
+    sharing.require_owner(user, definition)
 
 
 def parse_model_ref(ref: str) -> tuple[str, str]:
@@ -157,10 +152,7 @@ def can_read_definition(user: User, definition: ModelDefinition) -> bool:
 
 
 def visible_deployments(user: User) -> QuerySet[Deployment]:
-    if user.is_staff:
-        return Deployment.objects.all()
-    shared = DeploymentMember.objects.filter(user=user).values("deployment_id")
-    return Deployment.objects.filter(Q(owner=user) | Q(id__in=shared))
+    return sharing.readable(Deployment.objects.all(), user)
 
 
 def get_deployment_for(user: User, name: str, *, write: bool = False) -> Deployment:
@@ -176,20 +168,9 @@ def get_deployment_for(user: User, name: str, *, write: bool = False) -> Deploym
     )
     if deployment is None:
         raise NotFound("deployment_not_found", f"no deployment {name!r}")
-    if write and not (
-        user.is_staff
-        or deployment.owner_id == user.pk
-        or DeploymentMember.objects.filter(
-            deployment=deployment, user=user, role=Role.WRITE
-        ).exists()
-    ):
+    if write and sharing.level_of(user, deployment) < Level.WRITE:
         raise Forbidden("read_only", f"you may use deployment {name!r} but not change it")
     return deployment
-
-
-def require_deployment_owner(user: User, deployment: Deployment) -> None:
-    if not (user.is_staff or deployment.owner_id == user.pk):
-        raise Forbidden("owner_only", "only the owner may do this")
 
 
 # --- projects and trainings (owner and staff) ----------------------------------------------

@@ -15,9 +15,10 @@ from django.utils.http import content_disposition_header
 from ninja import File, Form, Router, Status
 from ninja.files import UploadedFile
 
-from visionhub.accounts.access import get_user_by_username
+from visionhub.accounts import sharing
 from visionhub.accounts.auth import current_user
 from visionhub.accounts.models import User
+from visionhub.accounts.schemas import MemberIn, MemberOut
 from visionhub.core.errors import Invalid, NotFound
 from visionhub.core.pagination import Page, paginate
 from visionhub.core.text import parse_json
@@ -26,7 +27,6 @@ from visionhub.registry.models import (
     BuildVersion,
     Deployment,
     ModelDefinition,
-    ModelMember,
     ModelVersion,
     Training,
 )
@@ -37,8 +37,6 @@ from visionhub.registry.schemas import (
     DeploymentOut,
     DeploymentPatch,
     LineageOut,
-    MemberIn,
-    MemberOut,
     ModelIn,
     ModelOut,
     ModelPatch,
@@ -82,13 +80,6 @@ def _versions() -> QuerySet[ModelVersion]:
 
 def _version_out(version: ModelVersion) -> ModelVersion:
     return _versions().get(pk=version.pk)
-
-
-def _user(username: str) -> User:
-    try:
-        return get_user_by_username(username)
-    except NotFound:
-        raise NotFound("user_not_found", f"no user {username!r}") from None
 
 
 # --- model definitions ---------------------------------------------------------------------
@@ -151,9 +142,10 @@ def delete_model(request: HttpRequest, name: str) -> Status[None]:
 def list_model_members(
     request: HttpRequest, name: str, limit: int = 100, cursor: str | None = None
 ) -> PageDict:
-    definition = access.get_definition_for(current_user(request), name)
-    qs = ModelMember.objects.filter(definition=definition).select_related("user")
-    return _page(qs, ("id",), cursor, limit)
+    user = current_user(request)
+    definition = access.get_definition_for(user, name)
+    access.require_owner(user, definition)
+    return _page(sharing.members_of(definition), ("id",), cursor, limit)
 
 
 @router.post("/models/{name}/members", response={201: MemberOut})
@@ -161,7 +153,7 @@ def set_model_member(request: HttpRequest, name: str, body: MemberIn) -> Status[
     user = current_user(request)
     definition = access.get_definition_for(user, name)
     access.require_owner(user, definition)
-    return Status(201, definitions.set_member(definition, _user(body.username), body.role))
+    return Status(201, sharing.set_member(definition, body.username, body.level))
 
 
 @router.delete("/models/{name}/members/{username}", response={204: None})
@@ -169,7 +161,7 @@ def remove_model_member(request: HttpRequest, name: str, username: str) -> Statu
     user = current_user(request)
     definition = access.get_definition_for(user, name)
     access.require_owner(user, definition)
-    definitions.remove_member(definition, _user(username))
+    sharing.remove_member(definition, username)
     return Status(204, None)
 
 
@@ -527,7 +519,7 @@ def _qualified(version: ModelVersion) -> str:
 def delete_deployment(request: HttpRequest, name: str) -> Status[None]:
     user = current_user(request)
     deployment = access.get_deployment_for(user, name)
-    access.require_deployment_owner(user, deployment)
+    access.require_owner(user, deployment)
     deployments.delete_deployment(deployment)
     return Status(204, None)
 
@@ -546,8 +538,10 @@ def deployment_history(
 def list_deployment_members(
     request: HttpRequest, name: str, limit: int = 100, cursor: str | None = None
 ) -> PageDict:
-    deployment = access.get_deployment_for(current_user(request), name)
-    return _page(deployment.members.select_related("user"), ("id",), cursor, limit)
+    user = current_user(request)
+    deployment = access.get_deployment_for(user, name)
+    access.require_owner(user, deployment)
+    return _page(sharing.members_of(deployment), ("id",), cursor, limit)
 
 
 @router.post("/deployments/{name}/members", response={201: MemberOut})
@@ -555,14 +549,14 @@ def set_deployment_member(request: HttpRequest, name: str, body: MemberIn) -> St
     """``read`` lets the member submit classifications; ``write`` also roll out versions."""
     user = current_user(request)
     deployment = access.get_deployment_for(user, name)
-    access.require_deployment_owner(user, deployment)
-    return Status(201, deployments.set_member(deployment, _user(body.username), body.role))
+    access.require_owner(user, deployment)
+    return Status(201, sharing.set_member(deployment, body.username, body.level))
 
 
 @router.delete("/deployments/{name}/members/{username}", response={204: None})
 def remove_deployment_member(request: HttpRequest, name: str, username: str) -> Status[None]:
     user = current_user(request)
     deployment = access.get_deployment_for(user, name)
-    access.require_deployment_owner(user, deployment)
-    deployments.remove_member(deployment, _user(username))
+    access.require_owner(user, deployment)
+    sharing.remove_member(deployment, username)
     return Status(204, None)

@@ -9,16 +9,13 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from visionhub.accounts.sharing import Membership
+
 
 class Task(models.TextChoices):
     CLASSIFICATION = "classification"
     DETECTION = "detection"
     SEGMENTATION = "segmentation"  # instance segmentation: detection plus a mask per box
-
-
-class Role(models.TextChoices):
-    READ = "read"
-    WRITE = "write"
 
 
 class ModelDefinition(models.Model):
@@ -53,25 +50,17 @@ class ModelDefinition(models.Model):
         return self.name
 
 
-class ModelMember(models.Model):
+class ModelMember(Membership):
     """Someone other than the owner who may read (or also write) a model and its versions."""
 
     definition = models.ForeignKey(
         ModelDefinition, on_delete=models.CASCADE, related_name="members"
     )
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="model_memberships"
-    )
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.READ)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "definition"], name="modelmember_user_def")
         ]
-
-    def __str__(self) -> str:
-        return f"{self.user_id} {self.role} model {self.definition_id}"
 
 
 class Project(models.Model):
@@ -268,23 +257,15 @@ class Deployment(models.Model):
         return self.name
 
 
-class DeploymentMember(models.Model):
+class DeploymentMember(Membership):
     """Someone who may read (and so submit classifications to) or also change a deployment."""
 
     deployment = models.ForeignKey(Deployment, on_delete=models.CASCADE, related_name="members")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deployment_memberships"
-    )
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.READ)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "deployment"], name="deploymentmember_user")
         ]
-
-    def __str__(self) -> str:
-        return f"{self.user_id} {self.role} deployment {self.deployment_id}"
 
 
 class DeploymentRevision(models.Model):

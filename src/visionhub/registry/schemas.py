@@ -104,24 +104,6 @@ class ModelOut(Schema):
         return latest
 
 
-class MemberIn(Schema):
-    username: str
-    role: str = "read"
-
-
-class MemberOut(Schema):
-    username: str
-    role: str
-    created_at: datetime
-
-    @staticmethod
-    def resolve_username(obj: Any) -> str:
-        return str(obj.user.username)
-
-
-# --- versions ------------------------------------------------------------------------------
-
-
 class FileOut(Schema):
     name: str
     sha256: str

@@ -6,7 +6,6 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from visionhub.accounts.access import get_user_by_username
 from visionhub.accounts.models import User
 from visionhub.core.deletion import bulk_delete
 from visionhub.core.errors import Conflict, Invalid, NotFound
@@ -15,7 +14,6 @@ from visionhub.datasets.models import (
     Annotation,
     Category,
     Dataset,
-    DatasetMember,
     Image,
     LabelSet,
 )
@@ -106,21 +104,3 @@ def delete_dataset(dataset: Dataset) -> None:
         label_sets.delete()
         Category.objects.filter(dataset=dataset).delete()
         dataset.delete()
-
-
-def set_member(dataset: Dataset, username: str, access: str) -> DatasetMember:
-    """Give ``username`` read or write access (replacing what they had)."""
-    user = get_user_by_username(username)
-    if user.pk == dataset.owner_id:
-        raise Invalid("owner_is_not_a_member", "the owner has every right already")
-    member, _ = DatasetMember.objects.update_or_create(
-        dataset=dataset, user=user, defaults={"access": access}
-    )
-    return member
-
-
-def remove_member(dataset: Dataset, username: str) -> None:
-    """Take away a member's access (404 ``member_not_found`` if they had none)."""
-    deleted, _ = DatasetMember.objects.filter(dataset=dataset, user__username=username).delete()
-    if not deleted:
-        raise NotFound("member_not_found", f"{username} is not a member of this dataset")

@@ -12,7 +12,7 @@ from visionhub.accounts.models import User
 from visionhub.core.errors import Conflict, Invalid
 from visionhub.core.slugs import validate_slug
 from visionhub.registry import specs
-from visionhub.registry.models import ModelDefinition, ModelFile, ModelMember, Role
+from visionhub.registry.models import ModelDefinition, ModelFile
 from visionhub.registry.services.blobs import reclaim_after_commit
 
 
@@ -108,20 +108,3 @@ def delete_definition(definition: ModelDefinition) -> None:
                 details={"used_by": sorted({str(o) for o in exc.protected_objects})[:20]},
             ) from None
         reclaim_after_commit(shas)
-
-
-def set_member(definition: ModelDefinition, user: User, role: str) -> ModelMember:
-    """Give ``user`` ``read`` or ``write`` access to the model (updates an existing role)."""
-    if role not in Role.values:
-        raise Invalid("invalid_role", "role must be read or write")
-    if user.pk == definition.owner_id:
-        raise Invalid("owner_is_member", "the owner already has every right")
-    member, _ = ModelMember.objects.update_or_create(
-        definition=definition, user=user, defaults={"role": role}
-    )
-    return member
-
-
-def remove_member(definition: ModelDefinition, user: User) -> None:
-    """Withdraw ``user``'s access (idempotent)."""
-    ModelMember.objects.filter(definition=definition, user=user).delete()

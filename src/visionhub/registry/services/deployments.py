@@ -14,11 +14,9 @@ from visionhub.core.slugs import validate_slug
 from visionhub.registry.lineage import version_ref
 from visionhub.registry.models import (
     Deployment,
-    DeploymentMember,
     DeploymentRevision,
     ModelVersion,
     Project,
-    Role,
 )
 
 MAX_REPLICATION = 100
@@ -151,19 +149,3 @@ def delete_deployment(deployment: Deployment) -> None:
         raise Conflict(
             "deployment_in_use", "requests still refer to this deployment; deactivate it instead"
         ) from None
-
-
-def set_member(deployment: Deployment, user: User, role: str) -> DeploymentMember:
-    """Let ``user`` use (``read``: submit classifications) or also change (``write``) it."""
-    if role not in Role.values:
-        raise Invalid("invalid_role", "role must be read or write")
-    if user.pk == deployment.owner_id:
-        raise Invalid("owner_is_member", "the owner already has every right")
-    member, _ = DeploymentMember.objects.update_or_create(
-        deployment=deployment, user=user, defaults={"role": role}
-    )
-    return member
-
-
-def remove_member(deployment: Deployment, user: User) -> None:
-    DeploymentMember.objects.filter(deployment=deployment, user=user).delete()
