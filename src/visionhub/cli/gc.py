@@ -2,42 +2,32 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable, Iterator
 
 import click
 
 from visionhub.cli.django_setup import setup_django
 
-# Every app that keeps blobs lists the sha256s it references in ``<app>.services``
-# ``referenced_blobs()``; an app without that function (or without the app) is skipped.
-PROVIDERS = (
-    "visionhub.datasets.services.gc",
-    "visionhub.registry.services",
-    "visionhub.inference.services",
-    "visionhub.benchmarks.services",
-    "visionhub.labeling.services",
-)
+Provider = Callable[[], Iterable[str]]
 
 
-def providers() -> list[Callable[[], Iterable[str]]]:
-    """The ``referenced_blobs`` functions of the installed apps."""
-    found: list[Callable[[], Iterable[str]]] = []
-    for name in PROVIDERS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is not None and name.startswith(exc.name):
-                continue  # that app (or its services module) does not exist
-            raise
-        function = getattr(module, "referenced_blobs", None)
-        if function is not None:
-            found.append(function)
-    return found
+def providers() -> dict[str, Provider]:
+    """Every app that keeps blobs → the function listing the sha256s its rows reference.
+
+    Imported by name, not discovered: a provider that is renamed or gone is an ImportError
+    here, never a silently skipped app whose blobs ``gc`` would then delete. An app that
+    starts keeping blobs adds itself (``tests/cli/test_gc.py`` checks every model field that
+    holds a sha256 belongs to an app listed here).
+    """
+    from visionhub.datasets.services.gc import referenced_blobs as datasets
+    from visionhub.inference.services import referenced_blobs as inference
+    from visionhub.registry.services import referenced_blobs as registry
+
+    return {"datasets": datasets, "inference": inference, "registry": registry}
 
 
 def referenced() -> Iterator[str]:
-    for function in providers():
+    for function in providers().values():
         yield from function()
 
 
