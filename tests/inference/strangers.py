@@ -17,11 +17,16 @@ def world(alice: Person, admin: Person) -> dict[str, Any]:
         "/classifications", json={"deployment": deployment, "image_id": images[0]}
     )
     assert submitted.status_code == 202, submitted.text
+    run = alice.http.post(
+        f"/deployments/{deployment}/runs", json={"dataset": dataset, "label_set": "run"}
+    )
+    assert run.status_code == 202, run.text
     return {
         "deployment": deployment,
         "dataset": dataset,
         "image_id": images[0],
         "request_id": submitted.json()["id"],
+        "run_id": run.json()["id"],
     }
 
 
@@ -69,6 +74,22 @@ ROWS: list[Row] = [
         params={"timeout": 0},
     ),
     Hidden("GET", "/deployments/{name}/stats", "deployment_not_found", fill={"name": "deployment"}),
+    Hidden(
+        "POST",
+        "/deployments/{name}/runs",
+        "deployment_not_found",
+        fill={"name": "deployment"},
+        json=lambda w: {"dataset": w["dataset"], "label_set": "x"},
+    ),
+    Hidden(
+        "GET", "/deployments/{name}/runs/{run_id}", "run_not_found", fill={"name": "deployment"}
+    ),
+    Hidden(
+        "POST",
+        "/deployments/{name}/runs/{run_id}/cancel",
+        "run_not_found",
+        fill={"name": "deployment"},
+    ),
     Open(
         "POST",
         "/worker/claim",

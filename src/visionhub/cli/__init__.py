@@ -12,6 +12,7 @@ from visionhub.cli.demo import demo
 from visionhub.cli.deploy import deploy
 from visionhub.cli.gc import gc
 from visionhub.cli.models import model
+from visionhub.cli.predict import predict
 from visionhub.cli.serve import migrate, serve
 from visionhub.cli.tasks import tasks
 from visionhub.cli.tokens import token
@@ -36,6 +37,7 @@ main.add_command(token)
 main.add_command(vault)
 main.add_command(worker)
 main.add_command(classify)
+main.add_command(predict)
 main.add_command(model)
 main.add_command(deploy)
 main.add_command(demo)

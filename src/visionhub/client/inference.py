@@ -95,6 +95,34 @@ class InferenceClient(BaseClient):
         result: dict[str, Any] = self.post(f"/deployments/{deployment}/predict", **options)
         return result
 
+    # --- runs over a dataset -----------------------------------------------------------------
+
+    def create_run(
+        self,
+        deployment: str,
+        dataset: int | str,
+        label_set: str,
+        *,
+        filters: dict[str, Any] | None = None,
+        priority: int = 0,
+    ) -> dict[str, Any]:
+        """Run ``deployment`` over the images of ``dataset`` (id or name) matching ``filters``,
+        into the Pred label set ``label_set``; images already predicted into it are skipped.
+        The run with its progress (``queued``, ``done``, ``failed``, ``pending``…)."""
+        body: dict[str, Any] = {"dataset": dataset, "label_set": label_set, "priority": priority}
+        if filters:
+            body["filters"] = filters
+        result: dict[str, Any] = self.post(f"/deployments/{deployment}/runs", json=body)
+        return result
+
+    def get_run(self, deployment: str, run_id: int) -> dict[str, Any]:
+        result: dict[str, Any] = self.get(f"/deployments/{deployment}/runs/{run_id}")
+        return result
+
+    def cancel_run(self, deployment: str, run_id: int) -> dict[str, Any]:
+        result: dict[str, Any] = self.post(f"/deployments/{deployment}/runs/{run_id}/cancel")
+        return result
+
     # --- the worker protocol (PRODUCT.md section 5) -----------------------------------------
 
     def claim(

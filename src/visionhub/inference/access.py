@@ -12,7 +12,7 @@ from django.db.models import QuerySet
 
 from visionhub.accounts.models import User
 from visionhub.core.errors import Forbidden, NotFound
-from visionhub.inference.models import ClassificationRequest
+from visionhub.inference.models import ClassificationRequest, Run
 
 
 def visible_classifications(user: User) -> QuerySet[ClassificationRequest]:
@@ -29,6 +29,21 @@ def get_classification_for(user: User, request_id: int) -> ClassificationRequest
         raise NotFound("classification_not_found", "no such classification")
     if not (user.is_staff or found.submitter_id == user.pk):
         raise NotFound("classification_not_found", "no such classification")
+    return found
+
+
+def get_run_for(user: User, deployment_name: str, run_id: int) -> Run:
+    """The run ``run_id`` of the deployment ``deployment_name`` if ``user`` started it (or is
+    staff), else 404 ``run_not_found``."""
+    found = (
+        Run.objects.select_related("deployment", "dataset", "label_set")
+        .filter(pk=run_id, deployment__name=deployment_name)
+        .first()
+    )
+    if found is None:
+        raise NotFound("run_not_found", "no such run")
+    if not (user.is_staff or found.submitter_id == user.pk):
+        raise NotFound("run_not_found", "no such run")
     return found
 
 

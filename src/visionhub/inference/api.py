@@ -22,6 +22,7 @@ from visionhub.datasets.models import Dataset
 from visionhub.inference import services
 from visionhub.inference.access import get_classification_for, visible_classifications
 from visionhub.inference.models import ClassificationRequest
+from visionhub.inference.runs_api import router as runs_router
 from visionhub.inference.schemas import (
     AcceptedOut,
     BatchIn,
@@ -39,6 +40,7 @@ from visionhub.registry.models import Deployment
 
 router = Router(tags=["classifications"])
 router.add_router("", worker_router)
+router.add_router("", runs_router)
 
 S = TypeVar("S", bound=BaseModel)
 

@@ -291,6 +291,7 @@ class Ledger:
     results: list[NewResult] = field(default_factory=list)
     agreed: dict[bool, list[int]] = field(default_factory=lambda: defaultdict(list))
     worker_counts: dict[int, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    completed_in_runs: list[ClassificationRequest] = field(default_factory=list)
     _worker_names: dict[int, str] = field(default_factory=dict)
 
     def worker_name(self, worker_id: int | None) -> str | None:
@@ -339,6 +340,8 @@ class Ledger:
         request.detections = detections
         self.dirty.add(request.pk)
         self.done.add(request.pk)
+        if request.run_id is not None:
+            self.completed_in_runs.append(request)
 
     def cancel(self, request: ClassificationRequest) -> None:
         request.status = Status.CANCELLED
@@ -393,6 +396,11 @@ class Ledger:
             write_requests(dirty)
         if self.results:
             insert_results(self.results, self.now)
+        if self.completed_in_runs:
+            # The answers of runs become annotations in this same transaction: written once.
+            from visionhub.inference import runs
+
+            runs.write_annotations(self.completed_in_runs)
         for agreed, ids in self.agreed.items():
             ClassificationResult.objects.filter(pk__in=ids).update(agreed=agreed)
         # Worker rows are shared between requests: lock them in one order (their ids), or two

@@ -72,6 +72,43 @@ class Worker(models.Model):
         return self.votes_agreed / self.votes_compared
 
 
+class RunStatus(models.TextChoices):
+    RUNNING = "running"
+    CANCELLED = "cancelled"
+
+
+class Run(models.Model):
+    """A deployment run over (some of) a dataset's images: one request per image, each accepted
+    answer written into ``label_set`` (kind Pred) as annotations with ``conf``, in the same
+    transaction that accepts it. Progress is counted from its requests."""
+
+    deployment = models.ForeignKey(
+        "registry.Deployment", on_delete=models.CASCADE, related_name="runs"
+    )
+    dataset = models.ForeignKey("datasets.Dataset", on_delete=models.CASCADE, related_name="runs")
+    label_set = models.ForeignKey(
+        "datasets.LabelSet", on_delete=models.CASCADE, related_name="runs"
+    )
+    submitter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="inference_runs"
+    )
+    filters = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.RUNNING)
+    queued = models.PositiveIntegerField(default=0, help_text="Images queued by this run.")
+    skipped = models.PositiveIntegerField(
+        default=0, help_text="Images left out: already predicted into the label set."
+    )
+    annotations = models.PositiveBigIntegerField(default=0, help_text="Annotations written.")
+    write_errors = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["deployment", "id"], name="run_deployment_id")]
+
+    def __str__(self) -> str:
+        return f"run {self.pk} of {self.deployment_id}"
+
+
 class ClassificationRequest(models.Model):
     """An image to classify with a deployment's model version (routed at submission)."""
 
@@ -91,6 +128,14 @@ class ClassificationRequest(models.Model):
         related_name="classification_requests",
     )
     model_ref = models.CharField(max_length=250, blank=True, default="")
+    run = models.ForeignKey(
+        Run,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="requests",
+        db_index=False,  # led by the (run, status) index
+    )
     image_sha256 = models.CharField(max_length=64)
     image = models.ForeignKey(
         "datasets.Image",
@@ -169,6 +214,8 @@ class ClassificationRequest(models.Model):
             ),
             models.Index(fields=["submitter", "id"], name="clsreq_submitter_id"),
             models.Index(fields=["deployment", "status", "completed_at"], name="clsreq_dep_status"),
+            # A run's progress, and the images a new run of a label set skips.
+            models.Index(fields=["run", "status"], name="clsreq_run_status"),
         ]
 
     def __str__(self) -> str:

@@ -36,6 +36,51 @@ class SaveLabelSetIn(Schema):
     label_set_name: str
 
 
+class RunFiltersIn(Schema):
+    """Which images of the dataset a run takes (the filters of the image list)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    from_idx: int | None = None
+    flag: int | None = None
+    label_set: int | None = None
+    category: int | None = None
+    min_conf: float | None = None
+    max_conf: float | None = None
+    has_annotations: bool | None = None
+
+
+class RunIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: int | str
+    label_set: str = Field(min_length=1, max_length=100)
+    filters: RunFiltersIn | None = None
+    priority: int = 0
+
+
+class RunOut(Schema):
+    """A run and its progress: ``done`` + ``failed`` + ``cancelled`` + ``pending`` =
+    ``queued``; ``skipped`` images were already predicted into the label set."""
+
+    id: int
+    deployment: str
+    dataset: int
+    label_set: str
+    label_set_id: int
+    status: str
+    filters: dict[str, Any]
+    queued: int
+    skipped: int
+    done: int
+    failed: int
+    cancelled: int
+    pending: int
+    annotations: int
+    write_errors: list[dict[str, Any]]
+    created_at: datetime
+
+
 class AcceptedOut(Schema):
     id: int
     status: str
