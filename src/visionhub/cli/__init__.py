@@ -11,6 +11,7 @@ from visionhub.cli.datasets import dataset
 from visionhub.cli.demo import demo
 from visionhub.cli.deploy import deploy
 from visionhub.cli.gc import gc
+from visionhub.cli.label import label
 from visionhub.cli.models import model
 from visionhub.cli.predict import predict
 from visionhub.cli.serve import migrate, serve
@@ -45,3 +46,4 @@ main.add_command(training)
 main.add_command(benchmark)
 main.add_command(notifications)
 main.add_command(tasks)
+main.add_command(label)

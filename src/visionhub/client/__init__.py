@@ -6,6 +6,7 @@ from visionhub.client.base import BaseClient, ClientError
 from visionhub.client.benchmarks import BenchmarksClient
 from visionhub.client.datasets import DatasetsClient
 from visionhub.client.inference import InferenceClient
+from visionhub.client.labeling import LabelingClient
 from visionhub.client.registry import RegistryClient
 from visionhub.client.vault import VaultClient
 
@@ -14,6 +15,11 @@ class Client(
     DatasetsClient, RegistryClient, InferenceClient, BenchmarksClient, VaultClient, BaseClient
 ):
     """One client for the whole API; each domain's methods live in its own module."""
+
+    @property
+    def labeling(self) -> LabelingClient:
+        """Labeling projects and tasks (``visionhub.client.labeling``)."""
+        return LabelingClient(self)
 
 
 __all__ = ["BaseClient", "Client", "ClientError"]
