@@ -16,7 +16,7 @@ from visionhub.accounts.schemas import (
     UserOut,
 )
 from visionhub.core.errors import Invalid, NotFound
-from visionhub.core.pagination import Page, paginate
+from visionhub.core.pagination import Page, PageResult, paginate
 
 router = Router(tags=["accounts"])
 
@@ -58,9 +58,8 @@ def me(request: HttpRequest) -> User:
 @router.get("/users/me/tokens", auth=bearer, response=Page[TokenInfoOut])
 def list_tokens(
     request: HttpRequest, limit: int = 100, cursor: str | None = None
-) -> dict[str, object]:
-    page = paginate(ApiToken.objects.filter(user=current_user(request)), cursor=cursor, limit=limit)
-    return {"items": page.items, "next_cursor": page.next_cursor}
+) -> PageResult[ApiToken]:
+    return paginate(ApiToken.objects.filter(user=current_user(request)), cursor=cursor, limit=limit)
 
 
 @router.post("/users/me/tokens", auth=bearer, response={201: TokenOut})

@@ -46,10 +46,6 @@ from visionhub.core.pagination import Page, PageResult, paginate
 router = Router(tags=["benchmarks"])
 
 
-def _page(page: PageResult[Any]) -> dict[str, object]:
-    return {"items": page.items, "next_cursor": page.next_cursor}
-
-
 def _status(qs: QuerySet[Any], status: str | None) -> QuerySet[Any]:
     return qs if status is None else qs.filter(status=status)
 
@@ -80,14 +76,14 @@ def list_benchmarks(
     status: str | None = None,
     limit: int = 100,
     cursor: str | None = None,
-) -> dict[str, object]:
+) -> PageResult[Any]:
     qs = _status(access.visible_benchmarks(current_user(request)), status)
     if docker_image is not None:
         qs = qs.filter(docker_image=docker_image)
     if docker_tag is not None:
         qs = qs.filter(docker_tag=docker_tag)
     order = ("docker_image", "docker_tag", "id")
-    return _page(paginate(qs, order_by=order, cursor=cursor, limit=limit))
+    return paginate(qs, order_by=order, cursor=cursor, limit=limit)
 
 
 @router.get("/benchmarks/inference", response=BenchmarkOut, by_alias=True)
@@ -128,11 +124,11 @@ def list_sites(
     status: str | None = None,
     limit: int = 100,
     cursor: str | None = None,
-) -> dict[str, object]:
+) -> PageResult[Any]:
     qs = _status(access.visible_sites(current_user(request)), status)
     if name is not None:
         qs = qs.filter(name=name)
-    return _page(paginate(qs, order_by=("name", "id"), cursor=cursor, limit=limit))
+    return paginate(qs, order_by=("name", "id"), cursor=cursor, limit=limit)
 
 
 @router.get("/sites/{site_id}", response=SiteOut)
@@ -149,11 +145,11 @@ def update_site(request: HttpRequest, site_id: UUID, body: SitePatch) -> Site:
 @router.get("/sites/{site_id}/flavors", response=Page[FlavorOut])
 def list_site_flavors(
     request: HttpRequest, site_id: UUID, limit: int = 100, cursor: str | None = None
-) -> dict[str, object]:
+) -> PageResult[Flavor]:
     user = current_user(request)
     site = access.get_site_for(user, site_id)
     qs = access.visible_flavors(user).filter(site=site)
-    return _page(paginate(qs, order_by=("name", "id"), cursor=cursor, limit=limit))
+    return paginate(qs, order_by=("name", "id"), cursor=cursor, limit=limit)
 
 
 @router.post("/flavors", response={201: FlavorOut})
@@ -173,13 +169,13 @@ def list_flavors(
     status: str | None = None,
     limit: int = 100,
     cursor: str | None = None,
-) -> dict[str, object]:
+) -> PageResult[Any]:
     qs = _status(access.visible_flavors(current_user(request)), status)
     if site_id is not None:
         qs = qs.filter(site_id=site_id)
     if name is not None:
         qs = qs.filter(name=name)
-    return _page(paginate(qs, order_by=("name", "id"), cursor=cursor, limit=limit))
+    return paginate(qs, order_by=("name", "id"), cursor=cursor, limit=limit)
 
 
 @router.get("/flavors/{flavor_id}", response=FlavorOut)
@@ -205,9 +201,9 @@ def create_tag(request: HttpRequest, body: TagIn) -> Status[Tag]:
 @router.get("/tags", response=Page[TagOut])
 def list_tags(
     request: HttpRequest, name: str | None = None, limit: int = 100, cursor: str | None = None
-) -> dict[str, object]:
+) -> PageResult[Tag]:
     qs = Tag.objects.all() if name is None else Tag.objects.filter(name=name)
-    return _page(paginate(qs, order_by=("name",), cursor=cursor, limit=limit))
+    return paginate(qs, order_by=("name",), cursor=cursor, limit=limit)
 
 
 @router.get("/tags/{tag_id}", response=TagOut)
@@ -238,7 +234,7 @@ def list_results(
     q: Query[ResultQueryIn],
     limit: int = 100,
     cursor: str | None = None,
-) -> dict[str, object]:
+) -> PageResult[BenchmarkResult]:
     """Results matching every condition; ``filters`` is ``<path> <op> <value>`` on the json
     (``machine.cpu.count >= 4``), ``sort_by`` a json path (``-path`` for descending)."""
     user = current_user(request)
@@ -254,7 +250,7 @@ def list_results(
         }
     )
     qs = access.with_related(filter_results(qs, query))
-    return _page(page_results(qs, sort_by=q.sort_by, cursor=cursor, limit=limit))
+    return page_results(qs, sort_by=q.sort_by, cursor=cursor, limit=limit)
 
 
 @router.get("/benchmark-results/{result_id}", response=ResultOut, by_alias=True)
@@ -281,10 +277,10 @@ def file_claim(request: HttpRequest, body: ClaimIn) -> Status[Claim]:
 @router.get("/claims", response=Page[ClaimOut])
 def list_claims(
     request: HttpRequest, status: str | None = None, limit: int = 100, cursor: str | None = None
-) -> dict[str, object]:
+) -> PageResult[Any]:
     qs = _status(access.visible_claims(current_user(request)), status)
     order = ("-upload_datetime", "-id")
-    return _page(paginate(qs, order_by=order, cursor=cursor, limit=limit))
+    return paginate(qs, order_by=order, cursor=cursor, limit=limit)
 
 
 @router.get("/claims/{claim_id}", response=ClaimOut)
@@ -295,10 +291,10 @@ def get_claim(request: HttpRequest, claim_id: UUID) -> Claim:
 @router.get("/submits", response=Page[SubmitOut])
 def list_submits(
     request: HttpRequest, status: str | None = None, limit: int = 100, cursor: str | None = None
-) -> dict[str, object]:
+) -> PageResult[Any]:
     qs = _status(access.visible_submits(current_user(request)), status)
     order = ("-upload_datetime", "-id")
-    return _page(paginate(qs, order_by=order, cursor=cursor, limit=limit))
+    return paginate(qs, order_by=order, cursor=cursor, limit=limit)
 
 
 @router.get("/submits/{submit_id}", response=SubmitOut)

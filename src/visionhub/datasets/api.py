@@ -17,7 +17,7 @@ from visionhub.accounts import sharing
 from visionhub.accounts.auth import current_user
 from visionhub.accounts.schemas import MemberIn, MemberOut
 from visionhub.core.errors import ApiError, Invalid
-from visionhub.core.pagination import Page, paginate
+from visionhub.core.pagination import Page, PageResult, paginate
 from visionhub.core.text import parse_json
 from visionhub.datasets import access
 from visionhub.datasets.models import Annotation, Category, LabelSet
@@ -57,13 +57,6 @@ from visionhub.storage.http import blob_response
 
 router = Router(tags=["datasets"])
 
-PageDict = dict[str, Any]
-
-
-def _page(page: Any) -> PageDict:
-    return {"items": page.items, "next_cursor": page.next_cursor}
-
-
 # --- datasets -------------------------------------------------------------------------------
 
 
@@ -80,11 +73,11 @@ def list_datasets(
     owner: str | None = None,
     limit: int = 100,
     cursor: str | None = None,
-) -> PageDict:
+) -> PageResult[Any]:
     """Datasets the caller may read. ``name`` is looked up in the caller's namespace unless
     written ``owner/name``."""
     found = access.find_datasets(current_user(request), name=name, owner=owner)
-    return _page(paginate(found.select_related("owner"), cursor=cursor, limit=limit))
+    return paginate(found.select_related("owner"), cursor=cursor, limit=limit)
 
 
 @router.get("/datasets/{dataset_id}", response=DatasetOut)
@@ -215,14 +208,14 @@ class ImageQuery(Schema):
 
 
 @router.get("/datasets/{dataset_id}/images", response=Page[ImageOut])
-def list_images(request: HttpRequest, dataset_id: int, query: Query[ImageQuery]) -> PageDict:
+def list_images(request: HttpRequest, dataset_id: int, query: Query[ImageQuery]) -> PageResult[Any]:
     """Images in ``idx`` order; ``from_idx`` starts at a position, the other filters select
     images by flag or by their annotations (see ``services.images.ImageFilter``)."""
     dataset = access.get_dataset_for(current_user(request), dataset_id)
     chosen = images.browse(
         dataset, images.ImageFilter(**query.model_dump(exclude={"limit", "cursor"}))
     )
-    return _page(paginate(chosen, order_by=("idx",), cursor=query.cursor, limit=query.limit))
+    return paginate(chosen, order_by=("idx",), cursor=query.cursor, limit=query.limit)
 
 
 @router.post("/datasets/{dataset_id}/images/missing", response=HashesOut)
@@ -336,12 +329,12 @@ def list_annotations(
     label_set: int,
     limit: int = 100,
     cursor: str | None = None,
-) -> PageDict:
+) -> PageResult[Any]:
     """Every annotation of one label set, in id order."""
     dataset = access.get_dataset_for(current_user(request), dataset_id)
     chosen = access.get_label_set_in(dataset, label_set)
     rows = Annotation.objects.filter(label_set=chosen)
-    return _page(paginate(rows, cursor=cursor, limit=limit))
+    return paginate(rows, cursor=cursor, limit=limit)
 
 
 @router.get("/images/{image_id}/annotations", response=Page[AnnotationOut])
@@ -351,10 +344,10 @@ def image_annotations(
     label_set: int | None = None,
     limit: int = 100,
     cursor: str | None = None,
-) -> PageDict:
+) -> PageResult[Any]:
     image = access.get_image_for(current_user(request), image_id)
     chosen = access.get_label_set_in(image.dataset, label_set) if label_set else None
-    return _page(paginate(annotation_service.per_image(image, chosen), cursor=cursor, limit=limit))
+    return paginate(annotation_service.per_image(image, chosen), cursor=cursor, limit=limit)
 
 
 @router.post(
@@ -418,10 +411,10 @@ def create_category(request: HttpRequest, dataset_id: int, body: CategoryIn) -> 
 @router.get("/datasets/{dataset_id}/categories", response=Page[CategoryOut])
 def list_categories(
     request: HttpRequest, dataset_id: int, limit: int = 100, cursor: str | None = None
-) -> PageDict:
+) -> PageResult[Any]:
     dataset = access.get_dataset_for(current_user(request), dataset_id)
     rows = Category.objects.filter(dataset=dataset)
-    return _page(paginate(rows, cursor=cursor, limit=limit))
+    return paginate(rows, cursor=cursor, limit=limit)
 
 
 @router.get("/categories/{category_id}", response=CategoryOut)
@@ -444,10 +437,10 @@ def create_label_set(request: HttpRequest, dataset_id: int, body: LabelSetIn) ->
 @router.get("/datasets/{dataset_id}/label-sets", response=Page[LabelSetOut])
 def list_label_sets(
     request: HttpRequest, dataset_id: int, limit: int = 100, cursor: str | None = None
-) -> PageDict:
+) -> PageResult[Any]:
     dataset = access.get_dataset_for(current_user(request), dataset_id)
     rows = LabelSet.objects.filter(dataset=dataset)
-    return _page(paginate(rows, cursor=cursor, limit=limit))
+    return paginate(rows, cursor=cursor, limit=limit)
 
 
 @router.get("/label-sets/{label_set_id}", response=LabelSetOut)

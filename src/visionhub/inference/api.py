@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from visionhub.accounts.auth import current_user
 from visionhub.accounts.models import User
 from visionhub.core.errors import Invalid
-from visionhub.core.pagination import Page, paginate
+from visionhub.core.pagination import Page, PageResult, paginate
 from visionhub.datasets.access import get_dataset_by_name_for, get_dataset_for, get_image_for
 from visionhub.datasets.models import Dataset
 from visionhub.inference import services
@@ -141,7 +141,7 @@ def list_classifications(
     submitter: str | None = None,
     limit: int = 100,
     cursor: str | None = None,
-) -> dict[str, Any]:
+) -> PageResult[ClassificationRequest]:
     """The caller's requests (staff: everyone's; ``submitter=me`` for one's own), newest first."""
     user = current_user(request)
     qs = services.list_classifications(visible_classifications(user), status=status)
@@ -153,8 +153,7 @@ def list_classifications(
             if submitter == "me"
             else qs.filter(submitter__username=submitter)
         )
-    page = paginate(qs, order_by=("-id",), cursor=cursor, limit=limit)
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return paginate(qs, order_by=("-id",), cursor=cursor, limit=limit)
 
 
 @router.get("/classifications/{int:request_id}", response=ClassificationOut)

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from visionhub.accounts.auth import current_user
-from visionhub.core.pagination import Page, paginate
+from visionhub.core.pagination import Page, PageResult, paginate
 from visionhub.datasets import access as dataset_access
 from visionhub.labeling import access, permissions, queries
 from visionhub.labeling.access import require
@@ -76,15 +76,14 @@ def create_project(request: HttpRequest, body: ProjectIn) -> Status[Any]:
 @router.get("/label-projects", response=Page[ProjectOut])
 def list_projects(
     request: HttpRequest, status: str | None = None, limit: int = 100, cursor: str | None = None
-) -> PageDict:
+) -> PageResult[LabelProject]:
     """The projects the caller is a member of (staff: all)."""
     found = access.visible_projects(current_user(request))
     if status is not None:
         found = found.filter(status=status)
-    page = paginate(
+    return paginate(
         queries.projects_with_details(found), order_by=("-id",), cursor=cursor, limit=limit
     )
-    return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 @router.get("/label-projects/{project_id}", response=ProjectOut)
@@ -139,14 +138,13 @@ def list_tasks(
     status: str | None = None,
     limit: int = 100,
     cursor: str | None = None,
-) -> PageDict:
+) -> PageResult[LabelTask]:
     """Every task for the owner, managers and staff; the caller's own for everyone else."""
     user = current_user(request)
     found = access.visible_tasks(user, access.get_project_for(user, project_id))
     if status is not None:
         found = found.filter(status=status)
-    page = paginate(found, order_by=("idx",), cursor=cursor, limit=limit)
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return paginate(found, order_by=("idx",), cursor=cursor, limit=limit)
 
 
 @router.post("/label-projects/{project_id}/qa", response=ProjectOut)

@@ -20,7 +20,7 @@ from visionhub.accounts.auth import current_user
 from visionhub.accounts.models import User
 from visionhub.accounts.schemas import MemberIn, MemberOut
 from visionhub.core.errors import Invalid, NotFound
-from visionhub.core.pagination import Page, paginate
+from visionhub.core.pagination import Page, PageResult, paginate
 from visionhub.core.text import parse_json
 from visionhub.registry import access, bundles, lineage
 from visionhub.registry.models import (
@@ -55,13 +55,6 @@ from visionhub.registry.uploads import receive_files
 from visionhub.storage.http import blob_response
 
 router = Router(tags=["registry"])
-
-PageDict = dict[str, Any]
-
-
-def _page(qs: QuerySet[Any], order_by: tuple[str, ...], cursor: str | None, limit: int) -> PageDict:
-    page = paginate(qs, order_by=order_by, cursor=cursor, limit=limit)
-    return {"items": page.items, "next_cursor": page.next_cursor}
 
 
 def _with_latest(qs: QuerySet[ModelDefinition]) -> QuerySet[ModelDefinition]:
@@ -101,10 +94,12 @@ def create_model(request: HttpRequest, body: ModelIn) -> Status[ModelDefinition]
 
 
 @router.get("/models", response=Page[ModelOut])
-def list_models(request: HttpRequest, limit: int = 100, cursor: str | None = None) -> PageDict:
+def list_models(
+    request: HttpRequest, limit: int = 100, cursor: str | None = None
+) -> PageResult[Any]:
     """Models the caller owns or is a member of (staff: all)."""
     qs = _with_latest(access.visible_definitions(current_user(request)))
-    return _page(qs, ("id",), cursor, limit)
+    return paginate(qs, order_by=("id",), cursor=cursor, limit=limit)
 
 
 @router.post("/models/import", response={201: VersionOut})
@@ -141,11 +136,11 @@ def delete_model(request: HttpRequest, name: str) -> Status[None]:
 @router.get("/models/{name}/members", response=Page[MemberOut])
 def list_model_members(
     request: HttpRequest, name: str, limit: int = 100, cursor: str | None = None
-) -> PageDict:
+) -> PageResult[Any]:
     user = current_user(request)
     definition = access.get_definition_for(user, name)
     access.require_owner(user, definition)
-    return _page(sharing.members_of(definition), ("id",), cursor, limit)
+    return paginate(sharing.members_of(definition), order_by=("id",), cursor=cursor, limit=limit)
 
 
 @router.post("/models/{name}/members", response={201: MemberOut})
@@ -236,10 +231,15 @@ def _provenance(user: User, fields: Any) -> versions.Provenance:
 @router.get("/models/{name}/versions", response=Page[VersionOut])
 def list_versions(
     request: HttpRequest, name: str, limit: int = 100, cursor: str | None = None
-) -> PageDict:
+) -> PageResult[Any]:
     """Newest first."""
     definition = access.get_definition_for(current_user(request), name)
-    return _page(_versions().filter(definition=definition), ("-version",), cursor, limit)
+    return paginate(
+        _versions().filter(definition=definition),
+        order_by=("-version",),
+        cursor=cursor,
+        limit=limit,
+    )
 
 
 @router.get("/models/{name}/versions/{version}", response=VersionOut)
@@ -330,9 +330,13 @@ def create_project(request: HttpRequest, body: ProjectIn) -> Status[Any]:
 
 
 @router.get("/projects", response=Page[ProjectOut])
-def list_projects(request: HttpRequest, limit: int = 100, cursor: str | None = None) -> PageDict:
+def list_projects(
+    request: HttpRequest, limit: int = 100, cursor: str | None = None
+) -> PageResult[Any]:
     qs = access.visible_projects(current_user(request)).select_related("owner")
-    return _page(qs.prefetch_related("model_definitions"), ("id",), cursor, limit)
+    return paginate(
+        qs.prefetch_related("model_definitions"), order_by=("id",), cursor=cursor, limit=limit
+    )
 
 
 @router.get("/projects/{name}", response=ProjectOut)
@@ -370,10 +374,10 @@ def create_build_version(
 @router.get("/projects/{name}/build-versions", response=Page[BuildVersionOut])
 def list_build_versions(
     request: HttpRequest, name: str, limit: int = 100, cursor: str | None = None
-) -> PageDict:
+) -> PageResult[Any]:
     project = access.get_project_for(current_user(request), name)
     qs = BuildVersion.objects.filter(project=project).select_related("project")
-    return _page(qs, ("-id",), cursor, limit)
+    return paginate(qs, order_by=("-id",), cursor=cursor, limit=limit)
 
 
 @router.get("/projects/{name}/build-versions/{tag}", response=BuildVersionOut)
@@ -412,14 +416,14 @@ def create_training(request: HttpRequest, body: TrainingIn) -> Status[Training]:
 @router.get("/trainings", response=Page[TrainingOut])
 def list_trainings(
     request: HttpRequest, state: str | None = None, limit: int = 100, cursor: str | None = None
-) -> PageDict:
+) -> PageResult[Any]:
     """Newest first; ``state`` filters (WAITING, RUNNING, …)."""
     qs = access.visible_trainings(current_user(request)).select_related(
         "owner", "project", "build_version"
     )
     if state:
         qs = qs.filter(state=state.upper())
-    return _page(qs, ("-id",), cursor, limit)
+    return paginate(qs, order_by=("-id",), cursor=cursor, limit=limit)
 
 
 @router.get("/trainings/{training_id}", response=TrainingOut)
@@ -474,12 +478,14 @@ def create_deployment(request: HttpRequest, body: DeploymentIn) -> Status[Deploy
 
 
 @router.get("/deployments", response=Page[DeploymentOut])
-def list_deployments(request: HttpRequest, limit: int = 100, cursor: str | None = None) -> PageDict:
+def list_deployments(
+    request: HttpRequest, limit: int = 100, cursor: str | None = None
+) -> PageResult[Any]:
     """Deployments the caller owns or may use (staff: all)."""
     qs = access.visible_deployments(current_user(request)).select_related(
         "owner", "model_version__definition__owner"
     )
-    return _page(qs, ("id",), cursor, limit)
+    return paginate(qs, order_by=("id",), cursor=cursor, limit=limit)
 
 
 @router.get("/deployments/{name}", response=DeploymentOut)
@@ -527,21 +533,21 @@ def delete_deployment(request: HttpRequest, name: str) -> Status[None]:
 @router.get("/deployments/{name}/history", response=Page[RevisionOut])
 def deployment_history(
     request: HttpRequest, name: str, limit: int = 100, cursor: str | None = None
-) -> PageDict:
+) -> PageResult[Any]:
     """Every version (and replication/quorum) the deployment served, newest first."""
     deployment = access.get_deployment_for(current_user(request), name)
     qs = deployment.revisions.select_related("changed_by")
-    return _page(qs, ("-id",), cursor, limit)
+    return paginate(qs, order_by=("-id",), cursor=cursor, limit=limit)
 
 
 @router.get("/deployments/{name}/members", response=Page[MemberOut])
 def list_deployment_members(
     request: HttpRequest, name: str, limit: int = 100, cursor: str | None = None
-) -> PageDict:
+) -> PageResult[Any]:
     user = current_user(request)
     deployment = access.get_deployment_for(user, name)
     access.require_owner(user, deployment)
-    return _page(sharing.members_of(deployment), ("id",), cursor, limit)
+    return paginate(sharing.members_of(deployment), order_by=("id",), cursor=cursor, limit=limit)
 
 
 @router.post("/deployments/{name}/members", response={201: MemberOut})

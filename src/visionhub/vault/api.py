@@ -11,7 +11,7 @@ from ninja import Router, Status
 from pydantic import SecretStr
 
 from visionhub.accounts.auth import current_user
-from visionhub.core.pagination import Page, paginate
+from visionhub.core.pagination import Page, PageResult, paginate
 from visionhub.vault import access, services
 from visionhub.vault.crypto import Sensitive
 from visionhub.vault.models import Secret, SecretAccess
@@ -40,11 +40,10 @@ def create_secret(request: HttpRequest, body: SecretIn) -> Status[Secret]:
 @router.get("/vault/secrets", response=Page[SecretOut])
 def list_secrets(
     request: HttpRequest, owner: str | None = None, limit: int = 100, cursor: str | None = None
-) -> dict[str, object]:
+) -> PageResult[Secret]:
     target = access.vault_owner(current_user(request), owner)
     qs = Secret.objects.select_related("owner").filter(owner=target)
-    page = paginate(qs, order_by=("name",), cursor=cursor, limit=limit)
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return paginate(qs, order_by=("name",), cursor=cursor, limit=limit)
 
 
 @router.get("/vault/secrets/{name}", response=SecretOut)
@@ -98,9 +97,8 @@ def secret_audit(
     owner: str | None = None,
     limit: int = 100,
     cursor: str | None = None,
-) -> dict[str, object]:
+) -> PageResult[SecretAccess]:
     secret = access.get_secret(current_user(request), name, owner)
-    page = paginate(
+    return paginate(
         SecretAccess.objects.filter(secret=secret), order_by=("-id",), cursor=cursor, limit=limit
     )
-    return {"items": page.items, "next_cursor": page.next_cursor}
