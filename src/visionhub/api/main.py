@@ -154,6 +154,8 @@ def on_data_error(request: HttpRequest, exc: DataError) -> HttpResponse:
     # PostgreSQL refuses: text with NUL. The service's transaction is rolled back already.
     if "NUL" in str(exc) or "\\u0000" in str(exc):
         return envelope(request, 400, "invalid_text", "text may not hold NUL characters")
+    if "value too long" in str(exc):  # a column's max_length that a schema did not check
+        return envelope(request, 422, "text_too_long", "a text value is longer than allowed")
     return on_unexpected(request, exc)
 
 

@@ -18,6 +18,7 @@ from visionhub.benchmarks.models import (
     Site,
     Submit,
 )
+from visionhub.core.text import LongText
 
 
 def _username(obj: Benchmark | Site | Flavor | BenchmarkResult | Claim) -> str | None:
@@ -35,12 +36,12 @@ class BenchmarkIn(Schema):
     docker_tag: str
     json_schema_: Any = Field(alias="json_schema")
     url: str = ""
-    description: str = ""
+    description: LongText = ""
 
 
 class BenchmarkPatch(Schema):
     url: str | None = None
-    description: str | None = None
+    description: LongText | None = None
 
 
 class BenchmarkOut(Schema):
@@ -65,12 +66,12 @@ class BenchmarkOut(Schema):
 class SiteIn(Schema):
     name: str
     address: str
-    description: str = ""
+    description: LongText = ""
 
 
 class SitePatch(Schema):
     address: str | None = None
-    description: str | None = None
+    description: LongText | None = None
 
 
 class SiteOut(Schema):
@@ -90,11 +91,11 @@ class SiteOut(Schema):
 class FlavorIn(Schema):
     name: str
     site_id: UUID
-    description: str = ""
+    description: LongText = ""
 
 
 class FlavorPatch(Schema):
-    description: str | None = None
+    description: LongText | None = None
 
 
 class FlavorOut(Schema):
@@ -118,7 +119,7 @@ class FlavorOut(Schema):
 
 class TagIn(Schema):
     name: str
-    description: str = ""
+    description: LongText = ""
 
 
 class TagOut(Schema):
@@ -209,7 +210,7 @@ class ResultQueryIn(Schema):
 class ClaimIn(Schema):
     resource_type: str
     resource_id: UUID
-    message: str
+    message: LongText
 
 
 class ClaimOut(Schema):
@@ -227,7 +228,7 @@ class ClaimOut(Schema):
 
 
 class ReviewIn(Schema):
-    message: str = ""
+    message: LongText = ""
 
 
 class SubmitOut(Schema):

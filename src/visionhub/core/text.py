@@ -13,14 +13,19 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
+from pydantic import Field
 
 from visionhub.core.errors import ApiError, Invalid
 
 NUL = "\x00"
 MAX_JSON_DEPTH = 64
+# Free text a client writes (descriptions, captions, messages) is stored and listed whole in
+# every page that shows it: bounded, so a page stays a page.
+MAX_TEXT_CHARS = 20_000
+LongText = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # A JSON escape of a lone surrogate: a high one not followed by a low one, or a low one alone.
 _LONE_SURROGATE_ESCAPE = re.compile(

@@ -9,7 +9,8 @@ waited for the pool and failed.
 
 ``release_connections_while_waiting`` wraps the WSGI application so that a connection is handed
 back before the server waits on the network: before each read of the request body, and when the
-application returns a response, before the server starts sending it. A connection inside a
+application returns a response, before the server starts sending it. It also drops the body of
+an answer to HEAD. A connection inside a
 transaction is kept (its work is not finished); the next query takes a connection again, so the
 code of the handlers needs no change.
 """
@@ -67,6 +68,13 @@ def release_connections_while_waiting(app: WSGIApp) -> WSGIApp:
         # The view has run: a streamed body (a blob, a model archive) is read from the store
         # while the client takes it, with no connection held.
         release_idle_connections()
+        if environ.get("REQUEST_METHOD") == "HEAD":
+            # Django answers HEAD as GET; the headers (Content-Length included) stay, the body
+            # must not be sent (RFC 9110), and gunicorn warned on every one it had to drop.
+            close = getattr(response, "close", None)
+            if close is not None:
+                close()
+            return []
         return response
 
     return wrapped

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from ninja import Schema
 from pydantic import BaseModel, Field
 
+from visionhub.core.text import LongText
 from visionhub.datasets.models import Annotation, Dataset
 
 # Integers as the database stores them (bigint, and integer for pixel sizes): anything larger
@@ -24,7 +25,7 @@ KindName = Literal["GT", "Pred", "User"]
 class DatasetIn(Schema):
     name: str
     display_name: str = Field("", max_length=200)
-    description: str = ""
+    description: LongText = ""
     visibility: VisibilityName = "private"
     img_width: Pixels = 0
     img_height: Pixels = 0
@@ -40,7 +41,7 @@ class DatasetIn(Schema):
 class DatasetPatch(Schema):
     name: str | None = None
     display_name: str | None = Field(None, max_length=200)
-    description: str | None = None
+    description: LongText | None = None
     visibility: VisibilityName | None = None
     img_width: Pixels | None = None
     img_height: Pixels | None = None
@@ -249,7 +250,7 @@ class AnnotationIn(BaseModel):
     area: float | None = None
     segmentation: Any = None
     keypoints: list[float] | None = None
-    caption: str = ""
+    caption: LongText = ""
     confirm_type: int = 0
     compare_result: dict[str, Any] | None = None
     matched_gt_id: int | None = None

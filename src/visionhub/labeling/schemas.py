@@ -9,6 +9,7 @@ from typing import Any, Literal
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
+from visionhub.core.text import LongText
 from visionhub.labeling.models import LabelProject, TaskRole
 
 
@@ -18,7 +19,7 @@ class In(Schema):
 
 class ProjectIn(In):
     name: str = Field(..., max_length=200)
-    description: str = ""
+    description: LongText = ""
     datasets: list[int] = Field(..., max_length=1000)
     managers: list[str] = Field(..., max_length=1000)
     categories: list[str] = Field(..., max_length=10_000)
@@ -27,7 +28,7 @@ class ProjectIn(In):
 
 class ProjectPatch(In):
     name: str | None = Field(None, max_length=200)
-    description: str | None = None
+    description: LongText | None = None
     managers: list[str] | None = Field(None, max_length=1000)
 
 
@@ -179,7 +180,7 @@ class LabelAnnotationIn(In):
     bbox: list[float] | None = None
     segmentation: Any = None
     keypoints: list[float] | None = None
-    caption: str = ""
+    caption: LongText = ""
     is_group: bool = False
     conf: float = 1.0
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from ninja import Field, Schema
 
+from visionhub.core.text import LongText
 from visionhub.registry.models import (
     BuildVersion,
     Deployment,
@@ -35,7 +36,7 @@ class InputSpecIn(Schema):
 
 class FileSpecIn(Schema):
     name: str
-    description: str = ""
+    description: LongText = ""
     required: bool = True
     max_mb: float | None = None
 
@@ -47,13 +48,13 @@ class ModelIn(Schema):
     input: InputSpecIn
     output: dict[str, Any] | None = None
     files: list[FileSpecIn] | None = None
-    description: str = ""
+    description: LongText = ""
 
 
 class ModelPatch(Schema):
     """Everything but the name; ``input`` may be partial (merged into the current spec)."""
 
-    description: str | None = None
+    description: LongText | None = None
     task: str | None = None
     classes: list[str] | None = None
     input: dict[str, Any] | None = None
@@ -191,7 +192,7 @@ class LineageOut(Schema):
 
 class ProjectIn(Schema):
     name: str
-    description: str = ""
+    description: LongText = ""
     models: list[str] = Field(default_factory=list)
     home_dir: str = ""
     git_repo: str = ""
@@ -199,7 +200,7 @@ class ProjectIn(Schema):
 
 
 class ProjectPatch(Schema):
-    description: str | None = None
+    description: LongText | None = None
     models: list[str] | None = None
     home_dir: str | None = None
     git_repo: str | None = None

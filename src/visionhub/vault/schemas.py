@@ -8,19 +8,20 @@ from typing import Any
 from ninja import Schema
 from pydantic import SecretStr
 
+from visionhub.core.text import LongText
 from visionhub.vault.models import Secret
 
 
 class SecretIn(Schema):
     name: str
-    description: str = ""
+    description: LongText = ""
     username: SecretStr = SecretStr("")
     password: SecretStr
     details: dict[str, Any] = {}
 
 
 class SecretPatch(Schema):
-    description: str | None = None
+    description: LongText | None = None
     details: dict[str, Any] | None = None
     username: SecretStr | None = None
     password: SecretStr | None = None

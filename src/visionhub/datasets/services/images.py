@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import posixpath
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -49,9 +50,12 @@ def rules_of(dataset: Dataset) -> Rules:
 
 
 def clean_filename(name: str | None) -> str:
-    """A safe relative POSIX path: no drive, no leading '/', no '.' or '..' parts."""
+    """A safe relative POSIX path: no drive, no leading '/', no '.' or '..' parts, and no
+    control or direction-override characters (NUL, CR/LF, U+202E…: they forge log lines,
+    headers and what a listing shows)."""
     if not name:
         return ""
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf", "Cs"))
     parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".", "..")]
     cleaned = "/".join(parts)
     if len(cleaned) > 400:
