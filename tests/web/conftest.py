@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
-from tests.conftest import LiveServer, Person, PersonFactory
+from tests.conftest import LiveServer, Person, PersonFactory, Server
 
 # Playwright's sync API keeps an event loop on the main thread, which Django's ORM takes for
 # an async context; the ORM calls of these tests (``committed()``) are plain synchronous code.
@@ -219,12 +219,13 @@ def browserless(server: LiveServer) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
-def session_of(server: LiveServer) -> Iterator[Callable[[Person], httpx.Client]]:
-    """``session_of(alice)``: an HTTP client signed in as alice through the login form."""
+def session_of(server: Server) -> Iterator[Callable[[Person], httpx.Client]]:
+    """``session_of(alice)``: an HTTP client signed in as alice through the login form (in
+    either ring: in-process it goes through the app's WSGI transport)."""
     made: list[httpx.Client] = []
 
     def open_as(person: Person) -> httpx.Client:
-        client = httpx.Client(base_url=server.url, timeout=60, follow_redirects=False)
+        client = server.http(base_url=server.url, timeout=60, follow_redirects=False)
         made.append(client)
         response = http_sign_in(client, person)
         assert response.status_code == 302, response.text

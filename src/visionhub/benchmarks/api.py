@@ -11,7 +11,7 @@ from ninja import Query, Router, Status
 
 from visionhub.accounts.auth import current_user
 from visionhub.benchmarks import access, services
-from visionhub.benchmarks.filters import ResultQuery, filter_results, page_results
+from visionhub.benchmarks.filters import filter_results, page_results
 from visionhub.benchmarks.models import (
     Benchmark,
     BenchmarkResult,
@@ -241,15 +241,7 @@ def list_results(
     qs = access.visible_results(
         user, include_deleted=q.include_deleted, include_claimed=q.include_claimed
     )
-    query = ResultQuery(
-        **{
-            **q.model_dump(exclude={"include_deleted", "include_claimed"}),
-            "tags_all": tuple(q.tags_all),
-            "tags_any": tuple(q.tags_any),
-            "filters": tuple(q.filters),
-        }
-    )
-    qs = access.with_related(filter_results(qs, query))
+    qs = access.with_related(filter_results(qs, q.to_query()))
     return page_results(qs, sort_by=q.sort_by, cursor=cursor, limit=limit)
 
 

@@ -10,6 +10,7 @@ from uuid import UUID
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
+from visionhub.benchmarks.filters import ResultQuery
 from visionhub.benchmarks.models import (
     Benchmark,
     BenchmarkResult,
@@ -205,6 +206,17 @@ class ResultQueryIn(Schema):
     sort_by: str | None = None
     include_deleted: bool = False
     include_claimed: bool = False
+
+    def to_query(self) -> ResultQuery:
+        """The conditions of this query string, as ``filters.filter_results`` takes them."""
+        return ResultQuery(
+            **{
+                **self.model_dump(exclude={"include_deleted", "include_claimed"}),
+                "tags_all": tuple(self.tags_all),
+                "tags_any": tuple(self.tags_any),
+                "filters": tuple(self.filters),
+            }
+        )
 
 
 class ClaimIn(Schema):

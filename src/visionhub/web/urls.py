@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from visionhub.web.views import auth, home, oidc
+from visionhub.web.views import (
+    auth,
+    benchmarks,
+    deployments,
+    home,
+    models,
+    oidc,
+    trainings,
+    vault,
+)
 
 app_name = "web"
 
@@ -14,4 +23,52 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("logout/", auth.logout, name="logout"),
     path("login/oidc/<int:index>/", oidc.start, name="oidc-start"),
     path("login/oidc/callback/", oidc.callback, name="oidc-callback"),
+    # Models, trainings and deployments (a model is named ``owner~name`` in these URLs).
+    path("models/", models.model_list, name="models"),
+    path("models/<str:name>/", models.model_detail, name="model"),
+    path("models/<str:name>/versions/<str:version>/", models.version_detail, name="model-version"),
+    path(
+        "models/<str:name>/versions/<str:version>/files/<str:filename>",
+        models.version_file,
+        name="model-file",
+    ),
+    path("trainings/", trainings.training_list, name="trainings"),
+    path("trainings/status.json", trainings.training_status, name="training-status"),
+    path("trainings/<int:training_id>/", trainings.training_detail, name="training"),
+    path("deployments/", deployments.deployment_list, name="deployments"),
+    path("deployments/<str:name>/", deployments.deployment_detail, name="deployment"),
+    path("deployments/<str:name>/stats", deployments.deployment_stats, name="deployment-stats"),
+    path("deployments/<str:name>/classify", deployments.classify, name="deployment-classify"),
+    path(
+        "classifications/<int:request_id>/",
+        deployments.classification_detail,
+        name="classification",
+    ),
+    path(
+        "classifications/<int:request_id>/status.json",
+        deployments.classification_status,
+        name="classification-status",
+    ),
+    # Benchmark results, the benchmarks, sites and flavors, and the review of submissions.
+    path("benchmarks/", benchmarks.catalog, {"kind": "benchmarks"}, name="benchmarks"),
+    path("benchmarks/sites/", benchmarks.catalog, {"kind": "sites"}, name="benchmark-sites"),
+    path("benchmarks/flavors/", benchmarks.catalog, {"kind": "flavors"}, name="benchmark-flavors"),
+    path("benchmarks/results/", benchmarks.result_list, name="benchmark-results"),
+    path("benchmarks/results.csv", benchmarks.result_csv, name="benchmark-results-csv"),
+    path("benchmarks/review/", benchmarks.review_list, name="benchmark-review"),
+    path(
+        "benchmarks/review/<uuid:submit_id>/approve",
+        benchmarks.review_decide,
+        {"decision": "approve"},
+        name="benchmark-approve",
+    ),
+    path(
+        "benchmarks/review/<uuid:submit_id>/reject",
+        benchmarks.review_decide,
+        {"decision": "reject"},
+        name="benchmark-reject",
+    ),
+    # The vault.
+    path("vault/", vault.secret_list, name="vault"),
+    path("vault/<str:name>/reveal", vault.reveal, name="vault-reveal"),
 ]
