@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import httpx
 
 from visionhub import __version__
-from visionhub.client.errors import ClientError
+from visionhub.client.errors import ClientError, DownloadTooLarge
 from visionhub.client.retry import DEFAULT_POLICY, IDEMPOTENT_METHODS, NO_RETRY, RetryPolicy
 
-__all__ = ["BaseClient", "ClientError"]
+__all__ = ["BaseClient", "ClientError", "DownloadTooLarge", "Downloaded"]
+
+DOWNLOAD_CHUNK = 1024 * 1024
+
+# Where a download goes: a file path (written atomically), an open binary file, or a function.
+Sink = str | os.PathLike[str] | BinaryIO | Callable[[bytes], object]
+
+
+@dataclass(frozen=True, slots=True)
+class Downloaded:
+    sha256: str
+    size: int
 
 
 class BaseClient:
@@ -113,6 +129,78 @@ class BaseClient:
             if not page.get("next_cursor"):
                 return
             query["cursor"] = page["next_cursor"]
+
+    def stream_to(
+        self,
+        path: str,
+        sink: Sink,
+        *,
+        http: httpx.Client | None = None,
+        params: Mapping[str, Any] | None = None,
+        timeout: Any = httpx.USE_CLIENT_DEFAULT,
+        max_bytes: int | None = None,
+        sha256: str | None = None,
+        progress: Callable[[int], object] | None = None,
+    ) -> Downloaded:
+        """Stream ``GET path`` (an API path, or a URL with ``http``) into ``sink``, chunk by
+        chunk, never the whole body in memory; its sha256 and size.
+
+        A path ``sink`` is written to a temporary file beside it and renamed into place only
+        when complete (nothing is left behind on error), and the download is retried like any
+        GET; into an open file or a function it is not (what was written cannot be taken back).
+        ``max_bytes`` stops a longer body with ``DownloadTooLarge``; ``sha256`` checks the
+        content (``hash_mismatch``); ``progress`` is called with each chunk's size. ``timeout``
+        is per read (default the client's; None: a large file takes as long as it takes).
+        """
+        if not isinstance(sink, str | os.PathLike):
+            write = sink.write if hasattr(sink, "write") else sink
+            return self._stream(path, write, http, params, timeout, max_bytes, sha256, progress)
+        dest = Path(sink)
+
+        def attempt() -> Downloaded:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".download-")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    done = self._stream(
+                        path, fh.write, http, params, timeout, max_bytes, sha256, progress
+                    )
+                Path(tmp).replace(dest)
+                return done
+            finally:
+                Path(tmp).unlink(missing_ok=True)
+
+        return self.retry.call(f"GET {path}", attempt, idempotent=True)
+
+    def _stream(
+        self,
+        path: str,
+        write: Callable[[bytes], object],
+        http: httpx.Client | None,
+        params: Mapping[str, Any] | None,
+        timeout: Any,
+        max_bytes: int | None,
+        sha256: str | None,
+        progress: Callable[[int], object] | None,
+    ) -> Downloaded:
+        digest = hashlib.sha256()
+        size = 0
+        client = http or self.http
+        with client.stream("GET", path, params=params, timeout=timeout) as response:
+            if response.status_code >= 400:
+                response.read()
+                self.raise_for_error(response)
+            for chunk in response.iter_bytes(DOWNLOAD_CHUNK):
+                size += len(chunk)
+                if max_bytes is not None and size > max_bytes:
+                    raise DownloadTooLarge(max_bytes)
+                digest.update(chunk)
+                write(chunk)
+                if progress is not None:
+                    progress(len(chunk))
+        if sha256 is not None and digest.hexdigest() != sha256:
+            raise ClientError(0, "hash_mismatch", f"{path}: content does not match its sha256", {})
+        return Downloaded(digest.hexdigest(), size)
 
     # --- accounts -----------------------------------------------------------------------------
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import posixpath
-import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -390,21 +388,7 @@ class DatasetsClient(BaseClient):
     def download_image(self, image_id: int, dest: Path, *, thumbnail: bool = False) -> None:
         """Stream an image (or its thumbnail) to ``dest``, written atomically."""
         kind = "thumbnail" if thumbnail else "content"
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".download-")
-        try:
-            with (
-                os.fdopen(fd, "wb") as fh,
-                self.http.stream("GET", f"/images/{image_id}/{kind}") as r,
-            ):
-                if r.status_code >= 400:
-                    r.read()
-                    self.raise_for_error(r)
-                for chunk in r.iter_bytes(1024 * 1024):
-                    fh.write(chunk)
-            Path(tmp).replace(dest)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        self.stream_to(f"/images/{image_id}/{kind}", dest)
 
     def flag_images(self, dataset_id: int, image_ids: Sequence[int], flag: int) -> int:
         result = self.post(
@@ -709,24 +693,9 @@ class DatasetsClient(BaseClient):
         dataset = self.dataset(name)
         chosen = self._resolve_label_set(int(dataset["id"]), label_set)
         params = {"label_set": chosen["id"]} if chosen else {}
-        out_path = Path(out)
-        out_path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=".export-")
-        try:
-            with (
-                os.fdopen(fd, "wb") as fh,
-                self.http.stream(
-                    "GET", f"/datasets/{dataset['id']}/export/coco", params=params, timeout=None
-                ) as response,
-            ):
-                if response.status_code >= 400:
-                    response.read()
-                    self.raise_for_error(response)
-                for chunk in response.iter_bytes(1024 * 1024):
-                    fh.write(chunk)
-            Path(tmp).replace(out_path)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        self.stream_to(
+            f"/datasets/{dataset['id']}/export/coco", Path(out), params=params, timeout=None
+        )
         report = ExportReport(dataset, chosen)
         if images_dir is not None:
             root = Path(images_dir)

@@ -14,3 +14,10 @@ class ClientError(Exception):
         self.code = code
         self.message = message
         self.details = details
+
+
+class DownloadTooLarge(ClientError):
+    """A download went past the size its caller allowed (it was stopped there)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, "download_too_large", f"more than {limit} bytes", {"limit": limit})

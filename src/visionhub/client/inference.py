@@ -2,36 +2,24 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from visionhub.client.base import BaseClient, ClientError
+from visionhub.client.base import BaseClient, Downloaded, DownloadTooLarge
 
 # A file (its path), its bytes, or the id of an image already in a dataset.
 ImageInput = str | os.PathLike[str] | bytes | int
 
 _BATCH_CHUNK = 5000
 _BLOB_HTTP_LOCK = threading.Lock()
-_DOWNLOAD_CHUNK = 1024 * 1024
 
-
-@dataclass(frozen=True, slots=True)
-class Downloaded:
-    sha256: str
-    size: int
-
-
-class DownloadTooLarge(ClientError):
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, "download_too_large", f"more than {limit} bytes", {"limit": limit})
+__all__ = ["DownloadTooLarge", "Downloaded", "InferenceClient"]
 
 
 class InferenceClient(BaseClient):
@@ -166,35 +154,14 @@ class InferenceClient(BaseClient):
         The token is sent only to this client's own server, never to another host (an S3
         presigned URL would reject it, and the token is not theirs to see).
         """
-        digest = hashlib.sha256()
-        size = 0
-        with self._http_for(url).stream("GET", url) as response:
-            if response.status_code >= 400:
-                response.read()
-                self.raise_for_error(response)
-            with Path(dest).open("wb") as fh:
-                for chunk in response.iter_bytes(_DOWNLOAD_CHUNK):
-                    size += len(chunk)
-                    if max_bytes is not None and size > max_bytes:
-                        raise DownloadTooLarge(max_bytes)
-                    digest.update(chunk)
-                    fh.write(chunk)
-        return Downloaded(digest.hexdigest(), size)
+        with Path(dest).open("wb") as fh:
+            return self.stream_to(url, fh, http=self._http_for(url), max_bytes=max_bytes)
 
     def fetch(self, url: str, *, max_bytes: int | None = None) -> bytes:
         """The body at ``url`` in memory (for images, which are bounded), same rules as
         ``download``."""
         chunks: list[bytes] = []
-        size = 0
-        with self._http_for(url).stream("GET", url) as response:
-            if response.status_code >= 400:
-                response.read()
-                self.raise_for_error(response)
-            for chunk in response.iter_bytes(_DOWNLOAD_CHUNK):
-                size += len(chunk)
-                if max_bytes is not None and size > max_bytes:
-                    raise DownloadTooLarge(max_bytes)
-                chunks.append(chunk)
+        self.stream_to(url, chunks.append, http=self._http_for(url), max_bytes=max_bytes)
         return b"".join(chunks)
 
     def _http_for(self, url: str) -> httpx.Client:

@@ -7,7 +7,6 @@ written to disk as they arrive, verified against their sha256.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -176,25 +175,9 @@ class RegistryClient(BaseClient):
         progress: Progress | None = None,
     ) -> int:
         """Stream ``GET path`` into ``out`` (a path or a binary file); check ``sha256``."""
-        digest = hashlib.sha256()
-        size = 0
-        with contextlib.ExitStack() as stack:
-            sink: BinaryIO = (
-                stack.enter_context(Path(out).open("wb")) if isinstance(out, str | Path) else out
-            )
-            with self.http.stream("GET", path, timeout=None) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    self.raise_for_error(response)
-                for chunk in response.iter_bytes(CHUNK):
-                    digest.update(chunk)
-                    size += len(chunk)
-                    sink.write(chunk)
-                    if progress is not None:
-                        progress(len(chunk))
-        if sha256 is not None and digest.hexdigest() != sha256:
-            raise ClientError(0, "hash_mismatch", f"{path}: content does not match its sha256", {})
-        return size
+        sink = out if not isinstance(out, str | Path) else Path(out)
+        done = self.stream_to(path, sink, sha256=sha256, progress=progress, timeout=None)
+        return done.size
 
     def pull_model(
         self,
