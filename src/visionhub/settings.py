@@ -170,6 +170,8 @@ BLOB_URL_TTL = env_int("VISIONHUB_BLOB_URL_TTL", 3600, minimum=10)
 API_TOKEN_LOGIN_HOURS = env_int("VISIONHUB_LOGIN_TOKEN_HOURS", 24 * 7, minimum=1)
 MAX_IMAGE_BYTES = env_int("VISIONHUB_MAX_IMAGE_MB", 50, minimum=1) * 1024 * 1024
 MAX_IMAGE_PIXELS = env_int("VISIONHUB_MAX_IMAGE_PIXELS", 100_000_000, minimum=1)
+# Decodes of images past 16 megapixels at once per server process (each can take ~1 GB).
+LARGE_DECODES = env_int("VISIONHUB_LARGE_DECODES", 1, minimum=1)
 # A server-wide cap on one model file, on top of each file spec's max_mb (0: no cap).
 MAX_MODEL_FILE_MB = env_int("VISIONHUB_MAX_MODEL_FILE_MB", 0) or None
 LEASE_SECONDS = env_int("VISIONHUB_LEASE_SECONDS", 60, minimum=1)

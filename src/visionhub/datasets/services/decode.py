@@ -9,9 +9,13 @@ aspect ratio (``aspect_ratio_mismatch``), truncated (``invalid_image``).
 
 from __future__ import annotations
 
+import ctypes
 import io
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 from django.conf import settings
@@ -113,6 +117,34 @@ def check_size(width: int, height: int, rules: Rules) -> None:
             )
 
 
+# Decoding costs about 3 to 9 bytes of memory per pixel; past LARGE_DECODE_PIXELS, decodes take
+# turns (VISIONHUB_LARGE_DECODES at once per process), so a few small uploads of huge PNGs
+# (a 389 kB file can hold 100 megapixels) cannot add up to gigabytes.
+LARGE_DECODE_PIXELS = 16_000_000
+_large_decodes = threading.BoundedSemaphore(int(getattr(settings, "LARGE_DECODES", 1)))
+
+
+try:
+    _malloc_trim: Any = ctypes.CDLL("libc.so.6").malloc_trim
+except (OSError, AttributeError):  # not glibc
+    _malloc_trim = None
+
+
+@contextmanager
+def _decode_slot(pixels: int) -> Iterator[None]:
+    if pixels <= LARGE_DECODE_PIXELS:
+        yield
+        return
+    with _large_decodes:
+        try:
+            yield
+        finally:
+            # glibc keeps what a thread freed in that thread's arena: without handing it back,
+            # the next large decode (on another thread) would add to the process's size.
+            if _malloc_trim is not None:
+                _malloc_trim(0)
+
+
 def decode(source: IO[bytes], rules: Rules) -> Decoded:
     """Check the image in ``source`` (seekable) against ``rules`` and make its thumbnail.
 
@@ -127,7 +159,10 @@ def decode(source: IO[bytes], rules: Rules) -> Decoded:
             check_size(width, height, rules)
             image.verify()
         source.seek(0)
-        with PILImage.open(source) as image:
+        with _decode_slot(width * height), PILImage.open(source) as image:
+            # A JPEG is decoded at the smallest DCT scale that still gives the thumbnail
+            # (every byte is still read, so a truncated file is still caught).
+            image.draft(None, (THUMBNAIL_SIZE * 2, THUMBNAIL_SIZE * 2))
             image.load()
             thumbnail = make_thumbnail(image)
     except ApiError:
