@@ -49,6 +49,11 @@ def test_the_demo_learns_and_classifies_every_test_image_once(tmp_path: Path) ->
             "   ON res.request_id = r.id AND res.accepted"
             " GROUP BY r.image_id"
         ).fetchall()
+        relabeled = db.execute(
+            "SELECT COUNT(*) FROM datasets_annotation a"
+            " JOIN datasets_labelset l ON l.id = a.label_set_id"
+            " WHERE l.name = 'relabeled' AND l.kind = 'User'"
+        ).fetchone()[0]
         predictions = db.execute(
             "SELECT COUNT(*) FROM datasets_annotation a"
             " JOIN datasets_labelset l ON l.id = a.label_set_id"
@@ -60,3 +65,7 @@ def test_the_demo_learns_and_classifies_every_test_image_once(tmp_path: Path) ->
     assert len(per_image) == test_images
     assert all(count == 1 for _, count in per_image)
     assert predictions == test_images
+    # The digits the model got wrong were labeled, reviewed and exported by two users.
+    mistakes = re.search(r"^labeling: (\d+) digits relabeled", result.stdout, re.MULTILINE)
+    assert mistakes, result.stdout[-3000:]
+    assert relabeled == int(mistakes.group(1)) > 0

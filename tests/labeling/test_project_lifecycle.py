@@ -301,3 +301,29 @@ def test_bad_configurations_and_bad_labels_are_refused_and_change_nothing(
     assert_error(label(labeler, task["id"], image["id"], [{"category": "cat", "shape": 1}]), 422)
     after = images_of(labeler, task["id"])[0]
     assert after["labels"] == [] and after["my_status"] == "labeling"
+
+
+def test_a_project_may_cover_chosen_images_of_its_datasets_only(
+    team: Team, dataset: dict[str, Any], alice: Person
+) -> None:
+    ids = [i["id"] for i in ok(alice.http.get(f"/datasets/{dataset['id']}/images"))["items"]]
+    chosen = [ids[3], ids[1]]
+    project = _project_with(team, dataset, images=chosen)
+    assert project["image_subset"] is True
+    init_project(team.manager, project["id"], batch_size=0, label_times=1, review_times=0)
+    (task,) = tasks_of(team.manager, project["id"])
+    assert task["num_total"] == 2
+    assert [i["image_id"] for i in images_of(team.manager, task["id"])] == [ids[1], ids[3]]
+
+    elsewhere = dataset_with_images(alice, 1, seed=900)
+    stray = ok(alice.http.get(f"/datasets/{elsewhere['id']}/images"))["items"][0]["id"]
+    body = {"name": "x", "datasets": [dataset["id"]], "managers": [team.manager.username],
+            "categories": ["cat"], "images": [ids[0], stray]}  # fmt: skip
+    error = assert_error(
+        alice.http.post("/label-projects", json=body), 422, "images_not_in_datasets"
+    )
+    assert error["details"]["images"] == [stray]
+
+
+def _project_with(team: Team, dataset: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return create_project(team.owner, [dataset["id"]], [team.manager], ["cat"], **fields)

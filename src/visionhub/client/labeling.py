@@ -33,12 +33,16 @@ class LabelingClient:
         categories: Sequence[str],
         description: str = "",
         pre_label: str = "",
+        images: Sequence[int] | None = None,
     ) -> JSON:
-        """A project over ``datasets`` (ids, or names resolved as ``Client.dataset`` does)."""
+        """A project over ``datasets`` (ids, or names resolved as ``Client.dataset`` does);
+        with ``images`` (ids), over those images of them only."""
         ids = [self._dataset_id(d) for d in datasets]
-        body = {"name": name, "datasets": ids, "managers": list(managers),
-                "categories": list(categories), "description": description,
-                "pre_label": pre_label}  # fmt: skip
+        body: JSON = {"name": name, "datasets": ids, "managers": list(managers),
+                      "categories": list(categories), "description": description,
+                      "pre_label": pre_label}  # fmt: skip
+        if images is not None:
+            body["images"] = list(images)
         result: JSON = self.base.post("/label-projects", json=body)
         return result
 

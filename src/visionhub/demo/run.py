@@ -31,10 +31,12 @@ from rich.table import Table
 
 from visionhub import __version__
 from visionhub.client import Client, ClientError
-from visionhub.demo import digits
+from visionhub.demo import digits, labeling
 
 ADMIN = "demo-admin"
 WORKER = "demo-worker"
+LABELER = "demo-labeler"
+REVIEWER = "demo-reviewer"
 ADMIN_PASSWORD = "visionhub-demo"  # noqa: S105  (printed to the user of a local demo)
 MODEL = "digits-mlp"
 DEPLOYMENT = "digits"
@@ -306,6 +308,7 @@ def _run(stack: Stack, *, serve: bool, workers: int) -> int:
         metrics=metrics,
     )
     _upload_benchmark(client, version, throughput, latencies, workers)
+    _relabel_mistakes(stack, client, image_ids, truth, predicted)
 
     if serve:
         console.print()
@@ -322,6 +325,40 @@ def _run(stack: Stack, *, serve: bool, workers: int) -> int:
             while all(p.poll() is None for p in stack.processes):
                 time.sleep(1)
     return 0 if failed == 0 else 1
+
+
+def _relabel_mistakes(
+    stack: Stack, client: Client, image_ids: list[int], truth: np.ndarray, predicted: np.ndarray
+) -> None:
+    mistakes = {
+        image: int(t)
+        for image, t, p in zip(image_ids, truth, predicted, strict=True)
+        if p >= 0 and p != t
+    }
+    if not mistakes:
+        console.print("labeling: the model got every digit right; nothing to relabel")
+        return
+    _step(
+        f"labeling the {len(mistakes)} digits the model got wrong: {LABELER} labels, {REVIEWER} reviews"
+    )
+    labeler = Client(stack.url, _token(stack, LABELER))
+    reviewer = Client(stack.url, _token(stack, REVIEWER))
+    try:
+        report = labeling.relabel_mistakes(
+            client,
+            labeler,
+            reviewer,
+            dataset="digits-test",
+            mistakes=mistakes,
+            names=(ADMIN, LABELER, REVIEWER),
+        )
+    finally:
+        labeler.close()
+        reviewer.close()
+    console.print(
+        f"labeling: {len(mistakes)} digits relabeled and reviewed, exported as label set "
+        f"{labeling.LABEL_SET!r} ({report['annotations']} annotations)"
+    )
 
 
 def _print_summary(

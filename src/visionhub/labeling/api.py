@@ -57,7 +57,8 @@ def _project_out(project: LabelProject) -> LabelProject:
 
 @router.post("/label-projects", response={201: ProjectOut})
 def create_project(request: HttpRequest, body: ProjectIn) -> Status[Any]:
-    """A project over datasets the caller may change, with its managers and categories."""
+    """A project over datasets the caller may change, with its managers and categories; with
+    ``images``, over those images of the datasets only."""
     user = current_user(request)
     require(permissions.can_create_project(user), "can_create_project")
     datasets = [dataset_access.get_dataset_for(user, pk, write=True) for pk in body.datasets]
@@ -69,6 +70,7 @@ def create_project(request: HttpRequest, body: ProjectIn) -> Status[Any]:
         categories=body.categories,
         description=body.description,
         pre_label=body.pre_label,
+        images=body.images,
     )
     return Status(201, _project_out(project))
 

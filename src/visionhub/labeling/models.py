@@ -107,6 +107,9 @@ class LabelProject(models.Model):
     task_num_rejected = models.PositiveIntegerField(default=0)
     task_num_accepted = models.PositiveIntegerField(default=0)
     progress = models.FloatField(default=0.0, help_text="Of the running initialisation or export.")
+    image_subset = models.BooleanField(
+        default=False, help_text="Only the images in ProjectImage, not whole datasets."
+    )
     error = models.TextField(blank=True, help_text="Why the last background step failed.")
     export_report = models.JSONField(default=dict, blank=True)
     created_ts = models.DateTimeField(auto_now_add=True)
@@ -114,6 +117,24 @@ class LabelProject(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ProjectImage(models.Model):
+    """An image a project labels when it covers part of its datasets (``image_subset``): the
+    images an evaluation found wrong, say."""
+
+    project = models.ForeignKey(
+        LabelProject, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "image"], name="projectimage_project_image")
+        ]
+
+    def __str__(self) -> str:
+        return f"image {self.image_id} of {self.project_id}"
 
 
 class ProjectRole(models.Model):

@@ -24,6 +24,7 @@ class ProjectIn(In):
     managers: list[str] = Field(..., max_length=1000)
     categories: list[str] = Field(..., max_length=10_000)
     pre_label: str = Field("", max_length=100)
+    images: list[int] | None = Field(None, max_length=1_000_000)
 
 
 class ProjectPatch(In):
@@ -56,6 +57,7 @@ class ProjectOut(Schema):
     managers: list[str]
     categories: list[str]
     pre_label: str
+    image_subset: bool
     status: str
     batch_size: int | None
     label_times: int | None

@@ -27,6 +27,7 @@ from visionhub.labeling.models import (
     LabelProject,
     LabelTask,
     LabelTaskImage,
+    ProjectImage,
     ProjectRole,
     ProjectStatus,
     Role,
@@ -38,6 +39,7 @@ log = logging.getLogger(__name__)
 
 MAX_BATCH_SIZE = 100_000
 MAX_TIMES = 10
+MAX_IMAGES = 1_000_000
 # Images read, and task images written, per query during initialisation.
 CHUNK = 2000
 
@@ -63,13 +65,16 @@ def create_project(
     categories: Sequence[str],
     description: str = "",
     pre_label: str = "",
+    images: Sequence[int] | None = None,
 ) -> LabelProject:
     """A new project in ``waiting``, its owner and managers given their roles.
 
     ``datasets``, ``managers`` and ``categories`` may not be empty (422 ``datasets_required``,
     ``managers_required``, ``categories_required``); ``pre_label`` must name a label set of at
-    least one of the datasets (422 ``pre_label_not_found``). The caller has checked that
-    ``owner`` may change every dataset.
+    least one of the datasets (422 ``pre_label_not_found``). With ``images`` (ids), the project
+    labels those images only, each of which must be in one of the datasets (422
+    ``images_not_in_datasets``). The caller has checked that ``owner`` may change every
+    dataset.
     """
     if not datasets:
         raise Invalid("datasets_required", "a project needs at least one dataset")
@@ -87,6 +92,7 @@ def create_project(
             f"no dataset of the project has a label set {pre_label!r}",
             details={"pre_label": pre_label},
         )
+    subset = _checked_images(datasets, images) if images is not None else None
     with transaction.atomic():
         project = LabelProject.objects.create(
             name=_clean_name(name),
@@ -94,12 +100,37 @@ def create_project(
             owner=owner,
             categories=names,
             pre_label=pre_label,
+            image_subset=subset is not None,
         )
         project.datasets.set(datasets)
+        if subset is not None:
+            ProjectImage.objects.bulk_create(
+                [ProjectImage(project=project, image_id=pk) for pk in subset], batch_size=5000
+            )
         roles = [ProjectRole(project=project, user=owner, role=Role.OWNER)]
         roles += [ProjectRole(project=project, user=m, role=Role.MANAGER) for m in managers]
         ProjectRole.objects.bulk_create(roles)
     return project
+
+
+def _checked_images(datasets: Sequence[Dataset], images: Sequence[int]) -> list[int]:
+    wanted = sorted(set(images))
+    if not wanted or len(wanted) > MAX_IMAGES:
+        raise Invalid("invalid_images", f"a project names 1 to {MAX_IMAGES} images")
+    found: set[int] = set()
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        found.update(
+            Image.objects.filter(pk__in=chunk, dataset__in=datasets).values_list("pk", flat=True)
+        )
+    missing = [pk for pk in wanted if pk not in found]
+    if missing:
+        raise Invalid(
+            "images_not_in_datasets",
+            f"{len(missing)} of the images are not in the project's datasets",
+            details={"images": missing[:100]},
+        )
+    return wanted
 
 
 def edit_project(
@@ -184,15 +215,17 @@ def init_project(
     return locked
 
 
-def _image_ids(dataset: Dataset) -> Iterator[list[int]]:
-    """The dataset's image ids in ``idx`` order, a chunk at a time (keyset, not OFFSET)."""
+def _image_ids(project: LabelProject, dataset: Dataset) -> Iterator[list[int]]:
+    """The ids of the dataset's images the project labels, in ``idx`` order, a chunk at a time
+    (keyset, not OFFSET)."""
+    images = Image.objects.filter(dataset=dataset)
+    if project.image_subset:
+        images = images.filter(
+            pk__in=ProjectImage.objects.filter(project=project).values("image_id")
+        )
     last = -1
     while True:
-        chunk = list(
-            Image.objects.filter(dataset=dataset, idx__gt=last)
-            .order_by("idx")
-            .values_list("idx", "id")[:CHUNK]
-        )
+        chunk = list(images.filter(idx__gt=last).order_by("idx").values_list("idx", "id")[:CHUNK])
         if not chunk:
             return
         last = chunk[-1][0]
@@ -250,8 +283,8 @@ def _ensure_categories(project: LabelProject, dataset: Dataset, pre: LabelSet | 
             dataset_labels.create_category(dataset, name)
 
 
-def _split_dataset(project: LabelProject, dataset: Dataset, first_idx: int) -> int:
-    """Create the tasks of one dataset; returns how many."""
+def _split_dataset(project: LabelProject, dataset: Dataset, first_idx: int) -> tuple[int, int]:
+    """Create the tasks of one dataset; returns how many, and how many images they hold."""
     pre = (
         LabelSet.objects.filter(dataset=dataset, name=project.pre_label).first()
         if project.pre_label
@@ -263,7 +296,7 @@ def _split_dataset(project: LabelProject, dataset: Dataset, first_idx: int) -> i
     task: LabelTask | None = None
     made = 0
     position = 0
-    for ids in _image_ids(dataset):
+    for ids in _image_ids(project, dataset):
         defaults = _defaults(pre, ids, names)
         rows: list[LabelTaskImage] = []
         for image_id in ids:
@@ -285,7 +318,7 @@ def _split_dataset(project: LabelProject, dataset: Dataset, first_idx: int) -> i
             )
             position += 1
         LabelTaskImage.objects.bulk_create(rows)
-    return made
+    return made, position
 
 
 def run_init_project(project_id: int) -> None:
@@ -298,7 +331,10 @@ def run_init_project(project_id: int) -> None:
     if project.status != ProjectStatus.INITIALIZING:
         return
     datasets = list(project.datasets.order_by("id"))
-    total = sum(d.num_images for d in datasets) or 1
+    if project.image_subset:
+        total = ProjectImage.objects.filter(project=project).count() or 1
+    else:
+        total = sum(d.num_images for d in datasets) or 1
     done = 0
     made = 0
     # A run after a lost worker starts again from nothing.
@@ -306,8 +342,9 @@ def run_init_project(project_id: int) -> None:
     try:
         for dataset in datasets:
             with transaction.atomic():
-                made += _split_dataset(project, dataset, made)
-            done += dataset.num_images
+                tasks, images = _split_dataset(project, dataset, made)
+            made += tasks
+            done += images
             LabelProject.objects.filter(pk=project.pk).update(progress=round(done / total, 4))
         with transaction.atomic():
             counts = dict(
