@@ -124,7 +124,8 @@ def init(
         )
     )
     done = _call(lambda: _wait_with_bar(client, project_id, "splitting into tasks", timeout))
-    click.echo(f"project {project_id}: {done['task_num_total']} tasks, {done['status']}")
+    n = done["task_num_total"]
+    click.echo(f"project {project_id}: {n} task{'' if n == 1 else 's'}, {done['status']}")
 
 
 @project.command("show")

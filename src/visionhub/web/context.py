@@ -21,6 +21,7 @@ AREAS = [
     ("Datasets", "web:datasets", "/datasets/"),
     ("Models", "web:models", "/models/"),
     ("Deployments", "web:deployments", "/deployments/"),
+    ("Labeling", "web:label-projects", "/labeling/"),
     ("Benchmarks", "web:benchmark-results", "/benchmarks/results/"),
     ("Vault", "web:vault", "/vault/"),
 ]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from django.urls import URLPattern, URLResolver, path
+from django.urls import URLPattern, URLResolver, include, path
 
+from visionhub.web import urls_labeling
 from visionhub.web.views import (
     auth,
     benchmarks,
@@ -71,4 +72,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     # The vault.
     path("vault/", vault.secret_list, name="vault"),
     path("vault/<str:name>/reveal", vault.reveal, name="vault-reveal"),
+    path("labeling/", include(urls_labeling.urlpatterns)),
 ]
