@@ -59,15 +59,20 @@ def keyset_page(
     order_by: Sequence[str] = ("id",),
     limit: int = PAGE_SIZE,
     has_previous: bool = False,
+    start_param: str | None = None,
 ) -> WebPage[M]:
     """One page of ``queryset`` in ``order_by`` (ending in a unique field), with its links.
 
-    ``has_previous`` says that items come before the first page (a page opened at a position).
+    ``has_previous`` says that items come before the first page: a page opened at a position
+    given by the query parameter ``start_param``, which the links drop (their cursors say where
+    they start; the caller must not apply that position to a page that has a cursor).
     A cursor this server did not issue raises ``Invalid`` (the 422 page).
     """
     after = request.GET.get("after") or None
     before = request.GET.get("before") or None
-    reset = {"after": None, "before": None}
+    reset: dict[str, Any] = {"after": None, "before": None}
+    if start_param:
+        reset[start_param] = None
     if before and not after:
         back = paginate(queryset, order_by=_flipped(order_by), cursor=before, limit=limit)
         items = list(reversed(back.items))
@@ -88,5 +93,5 @@ def keyset_page(
         if items and more_before
         else None
     )
-    first_url = page_url(request, **reset) if (after or before) else None
+    first_url = page_url(request, **reset) if (after or before or has_previous) else None
     return WebPage(items=items, next_url=next_url, previous_url=previous_url, first_url=first_url)

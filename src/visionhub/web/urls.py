@@ -8,12 +8,16 @@ from visionhub.web import urls_labeling
 from visionhub.web.views import (
     auth,
     benchmarks,
+    datasets,
     deployments,
+    gallery,
     home,
+    images,
     models,
     oidc,
     trainings,
     vault,
+    viewer,
 )
 
 app_name = "web"
@@ -24,6 +28,26 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("logout/", auth.logout, name="logout"),
     path("login/oidc/<int:index>/", oidc.start, name="oidc-start"),
     path("login/oidc/callback/", oidc.callback, name="oidc-callback"),
+    # datasets
+    path("datasets/", datasets.dataset_list, name="datasets"),
+    path("datasets/new/", datasets.dataset_create, name="dataset-create"),
+    path("datasets/<int:dataset_id>/", gallery.gallery, name="dataset"),
+    path("datasets/<int:dataset_id>/edit/", datasets.dataset_edit, name="dataset-edit"),
+    path("datasets/<int:dataset_id>/delete/", datasets.dataset_delete, name="dataset-delete"),
+    path("datasets/<int:dataset_id>/members/", datasets.dataset_members, name="dataset-members"),
+    path(
+        "datasets/<int:dataset_id>/members/remove/",
+        datasets.member_remove,
+        name="dataset-member-remove",
+    ),
+    path("datasets/<int:dataset_id>/stats/", datasets.dataset_stats, name="dataset-stats"),
+    path("datasets/<int:dataset_id>/flag/", gallery.flag_images, name="dataset-flag"),
+    # images
+    path("images/<int:image_id>/", viewer.viewer, name="image"),
+    path("images/<int:image_id>/flag/", viewer.flag_image, name="image-flag"),
+    path("images/<int:image_id>/thumbnail", images.thumbnail, name="image-thumbnail"),
+    path("images/<int:image_id>/content", images.content, name="image-content"),
+    path("annotations/<int:annotation_id>/alpha", images.alpha, name="annotation-alpha"),
     # Models, trainings and deployments (a model is named ``owner~name`` in these URLs).
     path("models/", models.model_list, name="models"),
     path("models/<str:name>/", models.model_detail, name="model"),

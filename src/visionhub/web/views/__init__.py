@@ -8,6 +8,7 @@ sent anyone not signed in to the login page.
 from __future__ import annotations
 
 from django.http import HttpRequest
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from visionhub.accounts.models import User
 
@@ -17,3 +18,13 @@ def signed_in_user(request: HttpRequest) -> User:
     user = request.user
     assert isinstance(user, User)
     return user
+
+
+def local_url(request: HttpRequest, candidate: str | None, fallback: str) -> str:
+    """``candidate`` if it is a URL of this site (a form's "back" or "next"), else ``fallback``:
+    never a redirect to another site."""
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return fallback

@@ -6,24 +6,20 @@ from django.contrib.auth import login as session_login
 from django.contrib.auth import logout as session_logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render, resolve_url
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 
 from visionhub.accounts import services
 from visionhub.accounts.models import User
 from visionhub.core.errors import TooManyRequests, Unauthorized
 from visionhub.web.middleware import public
+from visionhub.web.views import local_url
 
 BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 def safe_next(request: HttpRequest, candidate: str | None) -> str:
     """Where to go after signing in: a path of this site, never another one."""
-    if candidate and url_has_allowed_host_and_scheme(
-        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return candidate
-    return resolve_url("web:home")
+    return local_url(request, candidate, resolve_url("web:home"))
 
 
 def start_session(request: HttpRequest, user: User, next_url: str) -> HttpResponse:
