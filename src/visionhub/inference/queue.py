@@ -209,6 +209,14 @@ workers_seen: dict[tuple[int, str, str], tuple[Worker, dict[str, Any], float]] =
 workers_lock = threading.Lock()
 
 
+def _forget_workers_seen() -> None:
+    with workers_lock:
+        workers_seen.clear()
+
+
+recent.also_clear(_forget_workers_seen)
+
+
 def register_worker(
     user: User,
     *,

@@ -86,11 +86,19 @@ models: Recent[int, dict[str, Any]] = Recent(_load_models)
 deployments: Recent[str, int] = Recent(_load_deployments)
 
 
+# Other per-process memories that ``clear_all`` empties too (the queue's workers seen), so that
+# this module needs to import none of them.
+_also_cleared: list[Callable[[], None]] = []
+
+
+def also_clear(forget: Callable[[], None]) -> None:
+    """Have ``clear_all`` call ``forget`` too."""
+    _also_cleared.append(forget)
+
+
 def clear_all() -> None:
     """Forget everything (tests roll back rows whose ids the next test reuses)."""
     models.clear()
     deployments.clear()
-    from visionhub.inference import queue
-
-    with queue.workers_lock:
-        queue.workers_seen.clear()
+    for forget in _also_cleared:
+        forget()

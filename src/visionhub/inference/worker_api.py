@@ -14,7 +14,7 @@ from ninja import Router
 
 from visionhub.accounts.auth import current_user
 from visionhub.accounts.models import User
-from visionhub.api.connection import client_connected
+from visionhub.core.connection import client_connected
 from visionhub.inference import queue, recent
 from visionhub.inference.access import require_worker
 from visionhub.inference.schemas import (

@@ -10,6 +10,7 @@ from typing import Any, BinaryIO
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max, ProtectedError
+from django.dispatch import Signal
 
 from visionhub.accounts.models import User
 from visionhub.core.errors import Conflict, Invalid, NotFound
@@ -233,28 +234,23 @@ def _insert(
     return version
 
 
+# Sent inside the transaction of ``delete_version``, before the version is deleted, with
+# ``version``: apps whose rows refer to versions (inference) keep their history or refuse the
+# deletion by raising an ApiError, without the registry importing them.
+version_deleting = Signal()
+
+
 def delete_version(version: ModelVersion) -> None:
     """Delete a version and, after the commit, the blobs no other version references.
 
-    Refused with ``version_in_use`` (409) while a deployment serves it or a classification
-    routed to it is still pending or assigned. Finished classifications keep their history:
-    they name the version as ``model_ref`` ("name:version") from then on.
+    Refused with ``version_in_use`` (409) while a deployment serves it, or while a receiver of
+    ``version_deleting`` refuses it (the inference app: a classification routed to it is still
+    pending or assigned). Finished classifications keep their history: they name the version
+    as ``model_ref`` ("name:version") from then on.
     """
-    from visionhub.inference.models import ClassificationRequest
-    from visionhub.inference.models import Status as RequestStatus
-
     with transaction.atomic():
         shas = set(version.files.values_list("sha256", flat=True))
-        requests = ClassificationRequest.objects.filter(model_version=version)
-        waiting = requests.filter(status__in=[RequestStatus.PENDING, RequestStatus.ASSIGNED])
-        if waiting.exists():
-            raise Conflict(
-                "version_in_use",
-                f"version {version.version} of {version.definition.name!r} has classifications "
-                "still waiting to be done",
-                details={"open_classifications": waiting.count()},
-            )
-        requests.update(model_ref=f"{version.definition.name}:{version.version}")
+        version_deleting.send(sender=ModelVersion, version=version)
         try:
             version.delete()
         except ProtectedError as exc:
