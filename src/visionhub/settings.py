@@ -231,6 +231,7 @@ INSTALLED_APPS = [
     "visionhub.benchmarks",
     "visionhub.labeling",
     "visionhub.web",
+    "visionhub.evaluation",
 ]
 
 MIDDLEWARE = [

@@ -19,6 +19,7 @@ from visionhub.accounts.auth import bearer
 from visionhub.benchmarks.api import router as benchmarks_router
 from visionhub.core.errors import ApiError
 from visionhub.datasets.api import router as datasets_router
+from visionhub.evaluation.api import router as evaluation_router
 from visionhub.inference.api import router as inference_router
 from visionhub.labeling.api import router as labeling_router
 from visionhub.registry.api import router as registry_router
@@ -46,6 +47,7 @@ for router in (
     inference_router,
     benchmarks_router,
     labeling_router,
+    evaluation_router,
 ):
     api.add_router("", router)
 

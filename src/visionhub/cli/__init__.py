@@ -10,6 +10,7 @@ from visionhub.cli.classify import classify
 from visionhub.cli.datasets import dataset
 from visionhub.cli.demo import demo
 from visionhub.cli.deploy import deploy
+from visionhub.cli.evaluate import evaluate
 from visionhub.cli.gc import gc
 from visionhub.cli.label import label
 from visionhub.cli.models import model
@@ -47,3 +48,4 @@ main.add_command(benchmark)
 main.add_command(notifications)
 main.add_command(tasks)
 main.add_command(label)
+main.add_command(evaluate)

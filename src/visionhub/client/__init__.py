@@ -5,6 +5,7 @@ from __future__ import annotations
 from visionhub.client.base import BaseClient, ClientError
 from visionhub.client.benchmarks import BenchmarksClient
 from visionhub.client.datasets import DatasetsClient
+from visionhub.client.evaluation import EvaluationsClient
 from visionhub.client.inference import InferenceClient
 from visionhub.client.labeling import LabelingClient
 from visionhub.client.registry import RegistryClient
@@ -20,6 +21,11 @@ class Client(
     def labeling(self) -> LabelingClient:
         """Labeling projects and tasks (``visionhub.client.labeling``)."""
         return LabelingClient(self)
+
+    @property
+    def evaluations(self) -> EvaluationsClient:
+        """Evaluations: ``client.evaluations.create(…)``, ``.wait(id)``, ``.comparisons(…)``."""
+        return EvaluationsClient(self)
 
 
 __all__ = ["BaseClient", "Client", "ClientError"]
