@@ -344,7 +344,7 @@ def test_the_viewer_shows_metadata_and_flags_the_image(
 ) -> None:
     page = open_viewer(signed_in(alice), scene)
     meta = page.get_by_test_id("metadata")
-    expect(meta).to_contain_text(f"{W} × {H} px")
+    expect(meta).to_contain_text(f"{W} \N{MULTIPLICATION SIGN} {H} px")
     expect(meta).to_contain_text("PNG")
     page.get_by_role("button", name="✓ Flag 1").click()
     expect(page.get_by_test_id("flag")).to_have_text("1 (positive)")
