@@ -100,16 +100,36 @@ def _start_task_workers(count: int) -> TaskWorkerSupervisor | None:
 
 
 def _end_long_polls_on_sigterm(worker: Any) -> None:
-    """gunicorn hook: a graceful stop (SIGTERM) also ends this process's long-polls at once,
-    so they answer (with no work, or the request's current state) instead of holding the stop
-    for up to their whole wait and then being cut off."""
+    """gunicorn hook: a graceful stop (SIGTERM) first stops listening, then ends this process's
+    long-polls at once, so they answer (with no work, or the request's current state) instead of
+    holding the stop for up to their whole wait and then being cut off; the requests in flight
+    are answered, then the process exits."""
     from visionhub.inference import notify
 
     graceful = worker.handle_exit
 
     def handle_exit(signum: int, frame: Any) -> None:
+        # On the worker's own loop (the signal may interrupt it anywhere).
+        worker.method_queue.defer(_stop_listening, worker)
         # Not from the handler itself: waking takes locks the interrupted code may hold.
         threading.Thread(target=notify.stop_waiting, name="stop-waiting", daemon=True).start()
         graceful(signum, frame)
 
     signal.signal(signal.SIGTERM, handle_exit)
+
+
+def _stop_listening(worker: Any) -> None:
+    """Take the connections already waiting in the listen backlog, then close the listening
+    sockets. gunicorn only stops accepting and keeps its sockets open until the worker exits:
+    meanwhile the kernel completed new clients' handshakes, and reset them at exit, so a load
+    balancer saw a live server that dropped requests instead of a refused connection it
+    retries elsewhere. Once every process has closed its copy, new connections are refused."""
+    for listener in worker.sockets:
+        while True:
+            taken = worker.nr_conns
+            worker.accept(listener)
+            if worker.nr_conns == taken:
+                break
+    worker.set_accept_enabled(False)
+    for listener in worker.sockets:
+        listener.close()
