@@ -67,6 +67,9 @@ def serve(host: str, port: int, workers: int | None, threads: int | None) -> Non
             tasks.stop()
 
 
+REQUEST_LINE_LIMIT = 8190
+
+
 def _run(server: Any, host: str, port: int, workers: int | None, threads: int | None) -> None:
     from django.conf import settings
 
@@ -79,6 +82,12 @@ def _run(server: Any, host: str, port: int, workers: int | None, threads: int | 
             "timeout": 120,
             "graceful_timeout": 10,
             "keepalive": 30,
+            # Deliberate request limits (docs/scaling.md): request lines and header fields up
+            # to 8 KiB (gunicorn's ceiling; a long filter query fits), 100 header fields. What
+            # breaks them gets gunicorn's own plain answer, before the API sees it.
+            "limit_request_line": REQUEST_LINE_LIMIT,
+            "limit_request_field_size": REQUEST_LINE_LIMIT,
+            "limit_request_fields": 100,
             "accesslog": None,
             "errorlog": "-",
             "loglevel": "warning",
