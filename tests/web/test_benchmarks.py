@@ -121,8 +121,8 @@ def test_an_admin_approves_a_site_and_upholds_a_claim(
     row.get_by_role("button", name="Approve").click()
     expect(page.locator(".messages")).to_contain_text("site approved")
     claim = page.locator("#submits tr", has_text="clock skew")
-    claim.get_by_role("button", name="Approve").click()
-    expect(page.locator(".messages")).to_contain_text("claim approved")
+    claim.get_by_role("button", name="Uphold").click()
+    expect(page.locator(".messages")).to_contain_text("claim upheld")
     assert alice.http.get(f"/sites?name={site}").json()["items"][0]["status"] == "approved"
     assert alice.http.get(f"/benchmark-results/{claimed}").status_code == 200  # the uploader's
     page.goto(f"/benchmarks/results/?benchmark_id={world.benchmark['id']}")

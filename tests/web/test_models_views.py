@@ -75,7 +75,7 @@ def test_a_stranger_gets_404_for_every_model_page(
     assert model not in pages.get("/models/").text
 
 
-def test_the_models_page_costs_the_same_queries_for_few_models_or_many(
+def test_the_model_pages_cost_the_same_queries_for_few_models_and_versions_or_many(
     session_of: Pages, make_person: Callable[..., Person]
 ) -> None:
     owner = make_person("owner", password=PASSWORD)
@@ -83,8 +83,16 @@ def test_the_models_page_costs_the_same_queries_for_few_models_or_many(
     push_model(owner)
     with CaptureQueriesContext(connection) as few:
         pages.get("/models/")
+    model = push_model(owner)
+    page = f"/models/{owner.username}~{model}/"
+    with CaptureQueriesContext(connection) as one_version:
+        pages.get(page)
     for _ in range(4):
         push_model(owner, push_model(owner))
+        push_model(owner, model)
     with CaptureQueriesContext(connection) as many:
         pages.get("/models/")
     assert len(many) == len(few)
+    with CaptureQueriesContext(connection) as many_versions:
+        pages.get(page)
+    assert len(many_versions) == len(one_version)

@@ -36,6 +36,8 @@ SCALARS = ("benchmark_id", "site_id", "flavor_id", "sort_by", "uploader", "conta
 MAX_COLUMNS = 12
 CHOICES = 500
 CSV_CHUNK = 1000
+# A claim that is approved is upheld; one that is rejected is dismissed.
+CLAIM_VERBS: dict[str, str] = {Status.APPROVED: "upheld", Status.REJECTED: "dismissed"}
 
 
 def _words(values: Iterable[str]) -> list[str]:
@@ -294,5 +296,9 @@ def review_decide(request: HttpRequest, submit_id: UUID, decision: str) -> HttpR
     except Conflict as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"{decided.resource_type} {decided.status}")
+        kind = decided.resource_type
+        verb = (
+            CLAIM_VERBS.get(decided.status, decided.status) if kind == "claim" else decided.status
+        )
+        messages.success(request, f"{kind} {verb}")
     return redirect("web:benchmark-review")
