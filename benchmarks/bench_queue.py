@@ -2,7 +2,7 @@
 
 All in one run, on one fresh PostgreSQL database:
 
-- **raw SQL limit**: the claim statement of ``visionhub.inference.queue`` (``CLAIM_POSTGRES``,
+- **raw SQL limit**: the claim statement of ``visionhub.inference.queue`` (``CLAIM.postgres`` in ``inference/sql.py``,
   ``FOR UPDATE SKIP LOCKED``) plus the token insert, then the completion (lock the requests,
   use the tokens, complete the requests, insert the results), sent by one psycopg connection
   with nothing else around it: one job per transaction, and 64 jobs per claim.
@@ -223,7 +223,8 @@ INSERT_RESULTS = (
 
 def raw_sql_limit(url: str, deployment: str, jobs: int, per_claim: int) -> float:
     """Jobs per second of the claim and completion SQL alone, on one connection."""
-    from visionhub.inference.queue import CLAIM_POSTGRES, queue_sql
+    from visionhub.inference.queue import queue_sql
+    from visionhub.inference.sql import CLAIM
 
     with psycopg.connect(url, autocommit=True) as conn:
         dep_id, version_id, owner_id = conn.execute(
@@ -247,7 +248,7 @@ def raw_sql_limit(url: str, deployment: str, jobs: int, per_claim: int) -> float
         )
         conn.execute("ANALYZE")
         claim_sql, claim_params = queue_sql(
-            CLAIM_POSTGRES, user_id=owner_id, limit=per_claim, deployment_ids=[dep_id]
+            CLAIM.postgres, user_id=owner_id, limit=per_claim, deployment_ids=[dep_id]
         )
         done = 0
         started = time.perf_counter()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
@@ -15,6 +16,19 @@ def is_postgres() -> bool:
 
 def is_sqlite() -> bool:
     return connection.vendor == "sqlite"
+
+
+@dataclass(frozen=True, slots=True)
+class Twin:
+    """One statement written for each database, side by side (``<app>/sql.py``)."""
+
+    postgres: str
+    sqlite: str
+
+    @property
+    def current(self) -> str:
+        """The statement of the database this process talks to."""
+        return self.postgres if connection.vendor == "postgresql" else self.sqlite
 
 
 def id_in(column: str, ids: Sequence[int]) -> tuple[str, list[Any]]:

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from django.db import connection
 from django.db.models import F
 
+from visionhub.core.db import Twin
 from visionhub.inference import notify, quorum
 from visionhub.inference.models import (
     TERMINAL,
@@ -30,118 +31,15 @@ from visionhub.inference.models import (
     TokenState,
     Worker,
 )
+from visionhub.inference.sql import (
+    INSERT_RESULTS,
+    INSERT_TOKENS,
+    LOCK_REQUESTS_OF_TOKENS,
+    STATE_COLUMNS,
+    WRITE_REQUESTS,
+)
 
 MAX_ERROR_CHARS = 2000
-
-# --- the bulk statements -------------------------------------------------------------------------
-
-# The columns of a request that the queue changes, with their PostgreSQL types.
-STATE_COLUMNS = (
-    ("status", "text"),
-    ("open_slots", "integer"),
-    ("active_leases", "integer"),
-    ("attempts", "integer"),
-    ("failures", "integer"),
-    ("errors", "jsonb"),
-    ("label", "text"),
-    ("scores", "jsonb"),
-    ("completed_at", "timestamptz"),
-    ("replicas_wanted", "integer"),
-    ("detections", "jsonb"),
-)
-RESULT_COLUMNS = (
-    ("request_id", "bigint"),
-    ("token_id", "bigint"),
-    ("worker_id", "bigint"),
-    ("user_id", "bigint"),
-    ("attempt", "integer"),
-    ("label", "text"),
-    ("scores", "jsonb"),
-    ("errors", "jsonb"),
-    ("accepted", "boolean"),
-    ("agreed", "boolean"),
-    ("detections", "jsonb"),
-)
-TOKEN_COLUMNS = (
-    ("request_id", "bigint"),
-    ("attempt", "integer"),
-    ("token_hash", "text"),
-    ("replicated", "boolean"),
-)
-
-
-def _recordset(columns: Sequence[tuple[str, str]]) -> str:
-    """PostgreSQL: the rows of a JSON array parameter as a typed table ``v``."""
-    return (
-        "jsonb_to_recordset(%s::jsonb) AS v("
-        + ", ".join(f"{name} {kind}" for name, kind in columns)
-        + ")"
-    )
-
-
-def _sqlite_values(columns: Sequence[tuple[str, str]]) -> list[str]:
-    """SQLite: the fields of each element ``v`` of ``json_each(<a JSON array parameter>)``."""
-    return [f"json_extract(v.value, '$.{name}')" for name, _ in columns]
-
-
-# Sets the queue columns of many requests in one statement. (The statements here are built
-# from the column constants above only, never from input: S608 does not apply.)
-WRITE_REQUESTS_POSTGRES = (
-    "UPDATE inference_classificationrequest AS r SET "  # noqa: S608
-    + ", ".join(f"{name} = v.{name}" for name, _ in STATE_COLUMNS)
-    + " FROM "
-    + _recordset([("id", "bigint"), *STATE_COLUMNS])
-    + " WHERE r.id = v.id"
-)
-WRITE_REQUESTS_SQLITE = (
-    "UPDATE inference_classificationrequest SET "  # noqa: S608
-    + ", ".join(
-        f"{name} = {value}"
-        for (name, _), value in zip(STATE_COLUMNS, _sqlite_values(STATE_COLUMNS), strict=True)
-    )
-    + " FROM json_each(%s) AS v"
-    + " WHERE inference_classificationrequest.id = json_extract(v.value, '$.id')"
-)
-
-# Inserts the results of one call; the first parameter is their completion time.
-_RESULT_INSERT = (
-    "INSERT INTO inference_classificationresult ("
-    + ", ".join(name for name, _ in RESULT_COLUMNS)
-    + ", completed_on) SELECT "
-)
-INSERT_RESULTS_POSTGRES = (
-    _RESULT_INSERT
-    + ", ".join(f"v.{name}" for name, _ in RESULT_COLUMNS)
-    + ", %s FROM "
-    + _recordset(RESULT_COLUMNS)
-)
-INSERT_RESULTS_SQLITE = (
-    _RESULT_INSERT + ", ".join(_sqlite_values(RESULT_COLUMNS)) + ", %s FROM json_each(%s) AS v"
-)
-
-# Inserts the tokens of one claim: user, worker, creation and expiry are the same for all.
-_TOKEN_INSERT = (
-    "INSERT INTO inference_dispatchtoken ("
-    + ", ".join(name for name, _ in TOKEN_COLUMNS)
-    + ", user_id, worker_id, created_at, expires_at, state) SELECT "
-)
-# A second lease of one account on a replicated request (two of its processes raced) is
-# skipped, not an error: the caller sees fewer rows inserted. (``WHERE true`` lets SQLite parse
-# ON CONFLICT after a SELECT.)
-_SKIP_DUPLICATE_VOTES = " WHERE true ON CONFLICT DO NOTHING"
-INSERT_TOKENS_POSTGRES = (
-    _TOKEN_INSERT
-    + ", ".join(f"v.{name}" for name, _ in TOKEN_COLUMNS)
-    + ", %s, %s, %s, %s, 'active' FROM "
-    + _recordset(TOKEN_COLUMNS)
-    + _SKIP_DUPLICATE_VOTES
-)
-INSERT_TOKENS_SQLITE = (
-    _TOKEN_INSERT
-    + ", ".join(_sqlite_values(TOKEN_COLUMNS))
-    + ", %s, %s, %s, %s, 'active' FROM json_each(%s) AS v"
-    + _SKIP_DUPLICATE_VOTES
-)
 
 
 def db_time(value: datetime) -> Any:
@@ -158,10 +56,9 @@ def _json_time(value: datetime | None) -> str | None:
     return adapted.isoformat() if isinstance(adapted, datetime) else str(adapted)
 
 
-def _execute(postgres_sql: str, sqlite_sql: str, params: list[Any]) -> int:
-    sql = postgres_sql if connection.vendor == "postgresql" else sqlite_sql
+def _execute(statement: Twin, params: list[Any]) -> int:
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(statement.current, params)
         inserted: int = cursor.rowcount
         return inserted
 
@@ -177,7 +74,7 @@ def insert_tokens(
     """Insert the leases of one claim (``TOKEN_COLUMNS`` per row) in one statement; returns how
     many were inserted (fewer than ``rows`` when a vote of the account already exists)."""
     params = [user_id, worker_id, db_time(created_at), db_time(expires_at), json.dumps(rows)]
-    return _execute(INSERT_TOKENS_POSTGRES, INSERT_TOKENS_SQLITE, params)
+    return _execute(INSERT_TOKENS, params)
 
 
 def write_requests(requests: Sequence[ClassificationRequest]) -> None:
@@ -190,7 +87,7 @@ def write_requests(requests: Sequence[ClassificationRequest]) -> None:
         }
         for r in requests
     ]
-    _execute(WRITE_REQUESTS_POSTGRES, WRITE_REQUESTS_SQLITE, [json.dumps(rows)])
+    _execute(WRITE_REQUESTS, [json.dumps(rows)])
 
 
 @dataclass
@@ -212,7 +109,7 @@ class NewResult:
 
 def insert_results(results: Sequence[NewResult], completed_on: datetime) -> None:
     rows = json.dumps([asdict(r) for r in results])
-    _execute(INSERT_RESULTS_POSTGRES, INSERT_RESULTS_SQLITE, [db_time(completed_on), rows])
+    _execute(INSERT_RESULTS, [db_time(completed_on), rows])
 
 
 # --- locking ---------------------------------------------------------------------------------------
@@ -239,20 +136,6 @@ TOKEN_FIELDS = (
     "expires_at",
 )
 
-# The requests of the tokens with these hashes (one parameter, a list), locked in id order.
-# On PostgreSQL ``ARRAY(subquery)`` is computed first and the lock walks the primary key for
-# exactly those ids (a join or ``IN (subquery)`` may be planned as a merge join over the
-# whole primary key).
-LOCK_REQUESTS_OF_TOKENS_POSTGRES = """
-SELECT * FROM inference_classificationrequest
-WHERE id = ANY(ARRAY(SELECT request_id FROM inference_dispatchtoken WHERE token_hash = ANY(%s)))
-ORDER BY id FOR UPDATE"""
-LOCK_REQUESTS_OF_TOKENS_SQLITE = """
-SELECT * FROM inference_classificationrequest
-WHERE id IN (SELECT request_id FROM inference_dispatchtoken
-             WHERE token_hash IN (SELECT value FROM json_each(%s)))
-ORDER BY id"""
-
 
 def lock_requests_of_tokens(
     hashes: Iterable[str],
@@ -264,10 +147,10 @@ def lock_requests_of_tokens(
     """
     hashes = sorted(set(hashes))
     if connection.vendor == "postgresql":
-        query = ClassificationRequest.objects.raw(LOCK_REQUESTS_OF_TOKENS_POSTGRES, [hashes])
+        query = ClassificationRequest.objects.raw(LOCK_REQUESTS_OF_TOKENS.postgres, [hashes])
     else:
         query = ClassificationRequest.objects.raw(
-            LOCK_REQUESTS_OF_TOKENS_SQLITE, [json.dumps(hashes)]
+            LOCK_REQUESTS_OF_TOKENS.sqlite, [json.dumps(hashes)]
         )
     requests = {r.pk: r for r in query}
     tokens = DispatchToken.objects.filter(token_hash__in=hashes).only(*TOKEN_FIELDS)

@@ -52,88 +52,12 @@ from visionhub.inference.models import (
     TokenState,
     Worker,
 )
+from visionhub.inference.sql import CLAIM, EXPIRED_LEASES, PEEK, QUEUE_HEAD, USER_TAIL
 
 MAX_CLAIM = 256
 MAX_WAIT_SECONDS = 60.0
 TOKEN_PREFIX = "vhd_"  # noqa: S105  (a public prefix, not a secret)
 EXPIRE_BATCH = 500
-
-# --- SQL of the hot path ------------------------------------------------------------------------
-# Kept literal (``open_slots > 0``, ``state = 'active'``) so that both databases use the partial
-# indexes ``clsreq_queue``, ``clsreq_head``, ``clsreq_user_tail`` and ``dispatchtoken_active``.
-
-# The queued requests the caller (parameter 1) may take, in queue order:
-# - a replicated request is never offered to an account that holds or answered a lease of it
-#   (``q.replication > 1`` inside the subquery keeps PostgreSQL from turning it into a hash of
-#   all the caller's tokens: it stays one probe of ``dispatchtoken_req_user`` per request);
-# - an account whose agreement rate is below the threshold (parameters 2-4: its user id, the
-#   minimum number of compared votes, the minimum rate) gets only requests with a quorum of at
-#   least 2, where its vote alone decides nothing. An uncorrelated subquery: computed once.
-# {filters} narrows the queue to some deployments; the last parameter is the limit.
-QUEUE = """
-SELECT q.id AS pick_id FROM inference_classificationrequest q
-WHERE q.open_slots > 0
-  AND (q.replication = 1 OR NOT EXISTS (
-        SELECT 1 FROM inference_dispatchtoken t
-        WHERE t.request_id = q.id AND t.user_id = %s AND t.state IN ('active', 'used')
-          AND q.replication > 1))
-  AND (q.quorum >= 2 OR (
-        SELECT COALESCE(SUM(w.votes_compared), 0) < %s
-            OR COALESCE(SUM(w.votes_agreed), 0) >= %s * COALESCE(SUM(w.votes_compared), 0)
-        FROM inference_worker w WHERE w.owner_id = %s))
-  {filters}
-ORDER BY q.priority DESC, q.fair_key, q.id
-LIMIT %s"""
-
-# Takes one slot of each picked request (parameters: now, the lease's expiry).
-_TAKE_SLOT = """
-SET open_slots = open_slots - 1,
-    active_leases = active_leases + 1,
-    lease_count = lease_count + 1,
-    attempts = attempts + 1,
-    status = 'assigned',
-    assigned_on = %s,
-    lease_expires_at = %s"""
-_RETURNING = (
-    "RETURNING id, lease_count, replication, model_version_id, image_sha256, priority, fair_key"
-)
-
-# PostgreSQL: one statement. Rows other claims have locked are skipped, so concurrent claims
-# neither wait for each other nor take the same slot twice.
-CLAIM_POSTGRES = (
-    "WITH picked AS (" + QUEUE + "\nFOR UPDATE OF q SKIP LOCKED)\n"
-    "UPDATE inference_classificationrequest"
-    + _TAKE_SLOT
-    + "\nFROM picked WHERE inference_classificationrequest.id = picked.pick_id\n"
-    + _RETURNING
-)
-
-# SQLite: the same in one statement; the IMMEDIATE transaction already excludes other writers.
-CLAIM_SQLITE = (
-    "UPDATE inference_classificationrequest"
-    + _TAKE_SLOT
-    + "\nWHERE id IN ("
-    + QUEUE
-    + ")\n"
-    + _RETURNING
-)
-
-# Is anything claimable? A plain read, so idle long-polls re-check without taking a write lock.
-PEEK = "SELECT EXISTS (" + QUEUE + ")"
-
-# The smallest fair key still queued, and the largest one of a submitter (see module doc).
-QUEUE_HEAD = "SELECT MIN(fair_key) FROM inference_classificationrequest WHERE open_slots > 0"
-USER_TAIL = (
-    "SELECT MAX(fair_key) FROM inference_classificationrequest "
-    "WHERE open_slots > 0 AND submitter_id = %s"
-)
-
-# Requests with leases past their expiry, oldest first.
-EXPIRED_LEASES = (
-    "SELECT DISTINCT request_id FROM ("
-    "SELECT request_id FROM inference_dispatchtoken "
-    "WHERE state = 'active' AND expires_at < %s ORDER BY expires_at LIMIT %s) AS expired"
-)
 
 
 @dataclass(frozen=True)
@@ -298,7 +222,7 @@ def claim(
         return []
     expire_leases_if_due()
     postgres = connection.vendor == "postgresql"
-    template = CLAIM_POSTGRES if postgres else CLAIM_SQLITE
+    template = CLAIM.postgres if postgres else CLAIM.sqlite
     sql, params = queue_sql(template, user_id=user.pk, limit=limit, deployment_ids=deployment_ids)
     for _ in range(3):
         now = timezone.now()
