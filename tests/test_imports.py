@@ -16,6 +16,7 @@ SRC = Path(__file__).resolve().parent.parent / "src"
 KNOWN_CIRCLES: dict[frozenset[str], str] = {
     frozenset({"worker.detector", "worker.runtime"}): "detect",
     frozenset({"labeling.services.projects", "labeling.tasks"}): "labeling",
+    frozenset({"evaluation.services", "evaluation.tasks"}): "eval",
     frozenset({"web.views.auth", "web.views.oidc"}): "web-a",
     frozenset(
         {"inference.ledger", "inference.queue", "inference.runs", "inference.services"}
