@@ -38,6 +38,11 @@ def task(alice: Person, labeler: Person, reviewer: Person) -> dict[str, Any]:
     project = create_project(alice, [dataset["id"]], [alice], ["cat", "dog"])
     init_project(alice, project["id"], batch_size=0, label_times=1, review_times=1)
     (made,) = tasks_of(alice, project["id"])
+    # Dogs get two keypoints in this dataset, joined by the skeleton.
+    (dog,) = [c for c in ok(alice.http.get(f"/datasets/{dataset['id']}/categories"))["items"]
+              if c["name"] == "dog"]  # fmt: skip
+    spec = {"keypoint_names": ["head", "tail"], "keypoint_skeleton": [[1, 2]]}
+    ok(alice.http.patch(f"/categories/{dog['id']}", json=spec))
     labeling = alice.client.labeling
     labeling.set_leader(made["id"], "label_leader", alice.username)
     labeling.set_leader(made["id"], "review_leader", alice.username)
@@ -107,13 +112,37 @@ def test_a_box_and_a_polygon_drawn_with_the_mouse_are_saved_in_image_coordinates
     expect(page.get_by_test_id("annotation")).to_have_count(1)
 
 
+def test_keypoints_are_placed_one_click_each_in_the_order_of_their_names(
+    signed_in: SignIn, labeler: Person, task: dict[str, Any]
+) -> None:
+    page = signed_in(labeler)
+    page.goto(f"/labeling/tasks/{task['id']}/label/{task['image']}/")
+    expect(page.locator("#ws[data-ready=true]")).to_be_visible()
+    at = _screen(page)
+    page.keyboard.press("Escape")
+    page.keyboard.press("2")
+    page.keyboard.press("k")
+    expect(page.get_by_test_id("keypoint-hint")).to_contain_text("head")
+    page.mouse.click(*at(30, 70))
+    expect(page.get_by_test_id("keypoint-hint")).to_contain_text("tail")
+    page.mouse.click(*at(60, 80))
+    expect(page.get_by_test_id("annotation")).to_have_count(2)
+    expect(page.get_by_test_id("save-state")).to_have_text("saved")
+    box, dog = _saved_annotations(labeler, task)
+    assert box["bbox"] == pytest.approx([20, 10, 100, 50], abs=0.5)
+    assert dog["category"] == "dog"
+    assert dog["keypoints"] == pytest.approx([30, 70, 2, 60, 80, 2], abs=0.5)
+    assert dog["bbox"] == pytest.approx([30, 70, 30, 10], abs=0.5)
+    expect(page.locator("#ws-overlay line")).to_have_count(1)  # the skeleton
+
+
 def test_a_reviewer_accepts_a_label_by_keyboard(
     other_browser: SignIn, reviewer: Person, alice: Person, task: dict[str, Any]
 ) -> None:
     page = other_browser(reviewer)
     page.goto(f"/labeling/tasks/{task['id']}/review/")
     expect(page.locator("#ws[data-ready=true]")).to_be_visible()
-    expect(page.locator("#ws-overlay rect")).to_have_count(1)
+    expect(page.locator("#ws-overlay rect")).to_have_count(2)  # the box, and the dog's extent
     page.keyboard.press("a")
     expect(page.get_by_text("Review saved: accept")).to_be_visible()
     image = ok(alice.http.get(f"/label-tasks/{task['id']}/images/{task['image']}"))

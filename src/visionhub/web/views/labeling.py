@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from pydantic import ValidationError
 
 from visionhub.core.errors import ApiError, Invalid
+from visionhub.datasets.models import Category
 from visionhub.datasets.services.decode import content_type
 from visionhub.labeling import access, permissions, queries
 from visionhub.labeling.access import require
@@ -272,8 +273,16 @@ def _workspace(
     (shown,) = queries.present([current], access.label_view(user, task))
     before, after = _neighbours(task, current)
     content = reverse("web:label-image", args=[task.pk, current.pk])
+    keypoints = {
+        name: {"names": names, "skeleton": skeleton}
+        for name, names, skeleton in Category.objects.filter(
+            dataset_id=task.dataset_id, name__in=task.project.categories
+        ).values_list("name", "keypoint_names", "keypoint_skeleton")
+        if names
+    }
     data = {
         "mode": mode,
+        "keypoints": keypoints,
         "image": {
             "id": current.pk,
             "width": shown["width"],

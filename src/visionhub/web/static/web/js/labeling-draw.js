@@ -36,8 +36,9 @@ export function imagePoint(svg, event) {
   return { x: inside.x, y: inside.y };
 }
 
-// One annotation's shapes; ``strokeWidth`` in image pixels.
-export function shapesOf(annotation, categories, strokeWidth) {
+// One annotation's shapes; ``strokeWidth`` in image pixels; ``skeleton``: COCO's pairs of
+// 1-based keypoint numbers of the annotation's category.
+export function shapesOf(annotation, categories, strokeWidth, skeleton = null) {
   const stroke = colour(annotation.category, categories);
   const common = { stroke, "stroke-width": strokeWidth, fill: stroke, "fill-opacity": 0.15 };
   const shapes = [];
@@ -53,6 +54,14 @@ export function shapesOf(annotation, categories, strokeWidth) {
     }
   }
   if (Array.isArray(annotation.keypoints)) {
+    const k = annotation.keypoints;
+    for (const [a, b] of skeleton ?? []) {
+      const i = 3 * (a - 1), j = 3 * (b - 1);
+      if (k[i + 2] > 0 && k[j + 2] > 0) {
+        shapes.push(element("line", { x1: k[i], y1: k[i + 1], x2: k[j], y2: k[j + 1], stroke,
+          "stroke-width": strokeWidth }));
+      }
+    }
     for (let i = 0; i + 2 < annotation.keypoints.length; i += 3) {
       if (annotation.keypoints[i + 2] > 0) {
         shapes.push(element("circle", { cx: annotation.keypoints[i], cy: annotation.keypoints[i + 1],

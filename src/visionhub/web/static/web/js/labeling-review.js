@@ -10,7 +10,10 @@ const stroke = strokeFor(data.image.width, data.image.height);
 function start() {
   fitOverlay(image, svg, data.image.width, data.image.height);
   for (const label of data.labels) {
-    for (const annotation of label.annotations) svg.append(...shapesOf(annotation, data.categories, stroke));
+    for (const annotation of label.annotations) {
+      const skeleton = data.keypoints[annotation.category]?.skeleton;
+      svg.append(...shapesOf(annotation, data.categories, stroke, skeleton));
+    }
   }
   document.getElementById("ws").dataset.ready = "true";
 }

@@ -71,7 +71,8 @@ function save() {
 function render() {
   svg.replaceChildren();
   annotations.forEach((annotation, index) => {
-    for (const shape of shapesOf(annotation, data.categories, index === selected ? stroke * 2.5 : stroke)) {
+    const skeleton = data.keypoints[annotation.category]?.skeleton;
+    for (const shape of shapesOf(annotation, data.categories, index === selected ? stroke * 2.5 : stroke, skeleton)) {
       shape.dataset.index = String(index);
       svg.append(shape);
     }
@@ -80,6 +81,20 @@ function render() {
     const [x, y, w, h] = boxOf(drawing.start, drawing.current);
     svg.append(element("rect", { x, y, width: w, height: h, fill: "none",
       stroke: colour(category, data.categories), "stroke-width": stroke, "stroke-dasharray": stroke * 3 }));
+  }
+  if (drawing?.kind === "keypoints") {
+    for (let i = 0; i + 2 < drawing.values.length; i += 3) {
+      if (drawing.values[i + 2] > 0) {
+        svg.append(element("circle", { cx: drawing.values[i], cy: drawing.values[i + 1], r: stroke * 2,
+          fill: colour(category, data.categories) }));
+      }
+    }
+  }
+  const hint = document.getElementById("ws-keypoint-hint");
+  if (drawing?.kind === "keypoints") {
+    hint.textContent = `Click the ${drawing.names[drawing.values.length / 3]} (X: not visible)`;
+  } else {
+    hint.textContent = "";
   }
   if (drawing?.kind === "polygon") {
     const points = drawing.points.map((p) => `${p.x},${p.y}`).join(" ");
@@ -122,6 +137,7 @@ function pickCategory(index) {
   if (index >= data.categories.length) return;
   category = data.categories[index];
   if (selected >= 0) change(() => { annotations[selected].category = category; });
+  else if (tool === "keypoints") setTool("keypoints");
   else render();
 }
 
@@ -159,7 +175,25 @@ window.addEventListener("mouseup", (event) => {
   if (bbox[2] < 1 || bbox[3] < 1) { render(); return; }
   change(() => { annotations.push({ ...blank(), bbox }); selected = annotations.length - 1; });
 });
+function addKeypoint(x, y, visible) {
+  drawing.values.push(round(clampX(x)), round(clampY(y)), visible);
+  if (drawing.values.length < 3 * drawing.names.length) { render(); return; }
+  const keypoints = drawing.values;
+  drawing = { kind: "keypoints", names: drawing.names, values: [] };
+  const seen = [];
+  for (let i = 0; i < keypoints.length; i += 3) if (keypoints[i + 2] > 0) seen.push({ x: keypoints[i], y: keypoints[i + 1] });
+  const bbox = seen.length ? boxOf(
+    { x: Math.min(...seen.map((p) => p.x)), y: Math.min(...seen.map((p) => p.y)) },
+    { x: Math.max(...seen.map((p) => p.x)), y: Math.max(...seen.map((p) => p.y)) }) : null;
+  change(() => { annotations.push({ ...blank(), keypoints, bbox }); selected = annotations.length - 1; });
+}
+
 svg.addEventListener("click", (event) => {
+  if (tool === "keypoints" && drawing?.kind === "keypoints") {
+    const p = imagePoint(svg, event);
+    addKeypoint(p.x, p.y, 2);
+    return;
+  }
   if (tool !== "polygon") return;
   if (!drawing) drawing = { kind: "polygon", points: [] };
   drawing.points.push(imagePoint(svg, event));
@@ -176,6 +210,14 @@ svg.addEventListener("dblclick", (event) => {
 function setTool(name) {
   if (name === "class") {
     if (category !== null) change(() => { annotations.push(blank()); selected = annotations.length - 1; });
+    return;
+  }
+  if (name === "keypoints") {
+    const spec = data.keypoints[category];
+    if (!spec) { state.textContent = `${category} has no keypoint names`; return; }
+    tool = name;
+    drawing = { kind: "keypoints", names: spec.names, values: [] };
+    render();
     return;
   }
   tool = name;
@@ -203,7 +245,9 @@ document.addEventListener("keydown", (event) => {
   } else if (key === "Enter") {
     closePolygon();
   } else if (key === "Escape") {
-    drawing = null; selected = -1; render();
+    drawing = tool === "keypoints" && drawing ? { ...drawing, values: [] } : null;
+    selected = -1;
+    render();
   } else if ((key === "Delete" || key === "Backspace") && selected >= 0) {
     const index = selected;
     selected = -1;
@@ -214,6 +258,10 @@ document.addEventListener("keydown", (event) => {
     setTool(key === "b" ? "box" : "polygon");
   } else if (key === "c") {
     setTool("class");
+  } else if (key === "k") {
+    setTool("keypoints");
+  } else if (key === "x" && drawing?.kind === "keypoints") {
+    addKeypoint(0, 0, 0);
   } else if (key === "n" || key === "ArrowRight") {
     go(document.getElementById("ws-next"));
   } else if (key === "ArrowLeft") {
