@@ -12,8 +12,12 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from visionhub.accounts.auth import current_user
+from visionhub.accounts.models import User
+from visionhub.core.errors import Invalid
 from visionhub.core.pagination import Page, PageResult, paginate
 from visionhub.datasets import access as dataset_access
+from visionhub.datasets.models import Dataset
+from visionhub.evaluation import access as evaluation_access
 from visionhub.labeling import access, permissions, queries
 from visionhub.labeling.access import require
 from visionhub.labeling.models import LabelProject, LabelTask, ProjectRole, Role
@@ -58,10 +62,15 @@ def _project_out(project: LabelProject) -> LabelProject:
 @router.post("/label-projects", response={201: ProjectOut})
 def create_project(request: HttpRequest, body: ProjectIn) -> Status[Any]:
     """A project over datasets the caller may change, with its managers and categories; with
-    ``images``, over those images of the datasets only."""
+    ``images``, over those images of the datasets only; with ``from_evaluation``, over the
+    images an evaluation found wrong (its dataset joins the project, its predictions are the
+    pre-labels unless ``pre_label`` names others)."""
     user = current_user(request)
     require(permissions.can_create_project(user), "can_create_project")
     datasets = [dataset_access.get_dataset_for(user, pk, write=True) for pk in body.datasets]
+    images, pre_label = body.images, body.pre_label
+    if body.from_evaluation is not None:
+        images, pre_label = _from_evaluation(user, body, datasets)
     project = projects.create_project(
         user,
         name=body.name,
@@ -69,10 +78,28 @@ def create_project(request: HttpRequest, body: ProjectIn) -> Status[Any]:
         managers=users_named(body.managers, field="managers"),
         categories=body.categories,
         description=body.description,
-        pre_label=body.pre_label,
-        images=body.images,
+        pre_label=pre_label,
+        images=images,
     )
     return Status(201, _project_out(project))
+
+
+def _from_evaluation(user: User, body: ProjectIn, datasets: list[Dataset]) -> tuple[list[int], str]:
+    """The images (and the pre-label set) of a project made from an evaluation; its dataset
+    is added to ``datasets``."""
+    assert body.from_evaluation is not None
+    if body.images is not None:
+        raise Invalid("images_and_evaluation", "name images or an evaluation, not both")
+    chosen = body.from_evaluation
+    evaluation = evaluation_access.get_evaluation_for(user, chosen.evaluation, write=True)
+    images = projects.images_from_evaluation(
+        evaluation, precision=chosen.precision, errors=chosen.errors
+    )
+    if not images:
+        raise Invalid("no_images", "the evaluation found no such image at that precision")
+    if evaluation.dataset_id not in {d.pk for d in datasets}:
+        datasets.append(evaluation.dataset)
+    return images, body.pre_label or evaluation.pred.name
 
 
 @router.get("/label-projects", response=Page[ProjectOut])

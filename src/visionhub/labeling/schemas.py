@@ -17,14 +17,24 @@ class In(Schema):
     model_config = ConfigDict(extra="forbid")
 
 
+class FromEvaluationIn(In):
+    """The images an evaluation found wrong: ``errors`` ``fp``, ``fn`` or ``both`` at
+    ``precision`` (a level the evaluation reached: 0.1 … 0.9)."""
+
+    evaluation: int
+    precision: float
+    errors: Literal["fp", "fn", "both"] = "both"
+
+
 class ProjectIn(In):
     name: str = Field(..., max_length=200)
     description: LongText = ""
-    datasets: list[int] = Field(..., max_length=1000)
+    datasets: list[int] = Field(default_factory=list, max_length=1000)
     managers: list[str] = Field(..., max_length=1000)
     categories: list[str] = Field(..., max_length=10_000)
     pre_label: str = Field("", max_length=100)
     images: list[int] | None = Field(None, max_length=1_000_000)
+    from_evaluation: FromEvaluationIn | None = None
 
 
 class ProjectPatch(In):

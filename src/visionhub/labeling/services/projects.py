@@ -15,12 +15,14 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 
 from visionhub.accounts.models import User
 from visionhub.core.errors import Conflict, Invalid
 from visionhub.datasets.models import Annotation, Category, Dataset, Image, LabelSet
 from visionhub.datasets.services import labels as dataset_labels
+from visionhub.evaluation import comparisons
+from visionhub.evaluation.models import Evaluation, ImageErrors
 from visionhub.labeling import permissions
 from visionhub.labeling.models import (
     ExportMode,
@@ -131,6 +133,34 @@ def _checked_images(datasets: Sequence[Dataset], images: Sequence[int]) -> list[
             details={"images": missing[:100]},
         )
     return wanted
+
+
+def images_from_evaluation(evaluation: Evaluation, *, precision: float, errors: str) -> list[int]:
+    """The images an evaluation found wrong at ``precision`` (one of the levels it reached,
+    422 ``precision_not_reached`` otherwise): with false positives (``fp``), false negatives
+    (``fn``) or either (``both``); 409 ``evaluation_not_done`` before it has finished."""
+    if evaluation.status != "done":
+        raise Conflict(
+            "evaluation_not_done",
+            f"the evaluation is {evaluation.status}",
+            details={"status": evaluation.status},
+        )
+    level = comparisons.level_of(evaluation, precision)
+    wrong = {
+        "fp": Q(num_fp__gt=0),
+        "fn": Q(num_fn__gt=0),
+        "both": Q(num_fp__gt=0) | Q(num_fn__gt=0),
+    }
+    if errors not in wrong:
+        raise Invalid("invalid_errors", "errors is fp, fn or both")
+    found = ImageErrors.objects.filter(wrong[errors], evaluation=evaluation, level=level)
+    ids = list(found.values_list("image_id", flat=True))
+    # Rows of images deleted since the evaluation are left out (they have no image any more).
+    return list(
+        Image.objects.filter(dataset_id=evaluation.dataset_id, pk__in=ids).values_list(
+            "pk", flat=True
+        )
+    )
 
 
 def edit_project(
