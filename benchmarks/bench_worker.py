@@ -2,12 +2,15 @@
 
 Both run in the same process run, on the same images (1024x768 JPEGs, as users upload them) and
 the same model: ``--model small`` (two convolutions, cheaper than decoding one image: the worst
-case for the worker's fixed cost per image) or ``--model medium`` (about 0.4 GMAC, the cost of a
-mobile-size classifier).
+case for the worker's fixed cost per image), ``--model medium`` (about 0.4 GMAC, the cost of a
+mobile-size classifier) or ``--model detector`` (the small backbone with a YOLO-style head: a
+raw ``[N, 4 + C, 784]`` tensor before NMS, decoded and NMS'd per class by the worker's
+postprocessing, boxes mapped back to the 1024x768 originals).
 
 - **bare loop**: the images in memory, decoded and preprocessed by the worker's own functions
   (with reduced-size JPEG decoding) on ``--concurrency`` threads and run through one onnxruntime
-  session in batches of ``--batch``; no network, no queue, no cache. The upper bound of what the
+  session in batches of ``--batch`` (for the detector: then decoded, NMS'd and mapped back by the
+  worker's ``postprocess``); no network, no queue, no cache. The upper bound of what the
   worker can do on the same CPUs.
 - **worker**: a real ``visionhub serve`` (SQLite, in a temporary VISIONHUB_HOME) and one
   long-lived ``visionhub worker`` process (started once, warmed up on a few requests, cold
@@ -55,9 +58,10 @@ import numpy as np
 from onnx import TensorProto, helper, numpy_helper
 
 from visionhub.worker.bench import make_images
-from visionhub.worker.decode import decode_pixels, preprocess
-from visionhub.worker.protocol import InputSpec
-from visionhub.worker.runtime import ModelRuntime
+from visionhub.worker.decode import decode_pixels, prepare, preprocess
+from visionhub.worker.detector import DetectorRuntime
+from visionhub.worker.protocol import InputSpec, OutputSpec
+from visionhub.worker.runtime import Detections, ModelRuntime
 
 INPUT = {
     "width": 224,
@@ -70,6 +74,7 @@ INPUT = {
     "output": "logits",
 }
 CLASSES = ["a", "b", "c", "d"]
+DETECTING = False  # --model detector
 
 
 # (output channels, kernel, stride) of each convolution.
@@ -78,11 +83,24 @@ MODELS = {
     "small": [(16, 5, 4), (32, 3, 2)],
     # About 0.4 GMAC, the cost of a mobile-size classifier.
     "medium": [(32, 3, 2), (64, 3, 2), (128, 3, 2), (128, 3, 1), (256, 3, 2), (256, 3, 1)],
+    # The small backbone (224 -> 28x28 cells) with a YOLO-style head of 784 anchors.
+    "detector": [(16, 5, 4), (32, 3, 2)],
+}
+# The detector's contract: YOLOv8's layout, boxes as centre and size in input pixels.
+DETECTOR_OUTPUT = {
+    "format": "raw",
+    "layout": "4+C,A",
+    "box_format": "cxcywh",
+    "score_threshold": 0.25,
+    "iou_threshold": 0.45,
+    "max_detections": 100,
 }
 
 
-def cnn(layers: list[tuple[int, int, int]], seed: int = 0) -> bytes:
-    """Convolutions with ReLU, global average pooling and a dense layer to the classes."""
+def cnn(layers: list[tuple[int, int, int]], seed: int = 0, *, detector: bool = False) -> bytes:
+    """Convolutions with ReLU, global average pooling and a dense layer to the classes; or
+    (``detector``) a 1x1 convolution head giving each cell a box (sigmoid, scaled to cx, cy
+    in 0-224 and w, h in 0-67) and class scores (sigmoid), as ``[N, 4 + C, cells]``."""
     rng = np.random.default_rng(seed)
     initializers = []
 
@@ -108,6 +126,33 @@ def cnn(layers: list[tuple[int, int, int]], seed: int = 0) -> bytes:
         )
         nodes.append(helper.make_node("Relu", [f"c{i}"], [f"r{i}"]))
         current, channels = f"r{i}", out
+    if detector:
+        outputs = 4 + len(CLASSES)
+        scale = np.array([224, 224, 67, 67] + [1] * len(CLASSES), dtype=np.float32)
+        initializers += [
+            numpy_helper.from_array(scale.reshape(1, outputs, 1), "scale"),
+            numpy_helper.from_array(np.array([0, outputs, -1], dtype=np.int64), "shape"),
+        ]
+        nodes += [
+            helper.make_node(
+                "Conv",
+                [current, weights("wh", outputs, channels, 1, 1), weights("bh", outputs)],
+                ["head"],
+            ),
+            helper.make_node("Reshape", ["head", "shape"], ["flat"]),
+            helper.make_node("Sigmoid", ["flat"], ["unit"]),
+            helper.make_node("Mul", ["unit", "scale"], ["output0"]),
+        ]
+        graph = helper.make_graph(
+            nodes,
+            "detector",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 224, 224])],
+            [helper.make_tensor_value_info("output0", TensorProto.FLOAT, ["N", outputs, "A"])],
+            initializer=initializers,
+        )
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+        model.ir_version = 8
+        return bytes(model.SerializeToString())
     nodes += [
         helper.make_node("GlobalAveragePool", [current], ["p"]),
         helper.make_node("Flatten", ["p"], ["f"], axis=1),
@@ -129,14 +174,36 @@ def cnn(layers: list[tuple[int, int, int]], seed: int = 0) -> bytes:
     return bytes(model.SerializeToString())
 
 
+def bare_detector_loop(
+    model_path: Path, images: list[bytes], *, batch: int, concurrency: int, threads: int = 0
+) -> tuple[float, list[Any]]:
+    """Images/s of decode + preprocess + onnxruntime + NMS (and mapping back), no network."""
+    spec = InputSpec.from_json(INPUT)
+    output = OutputSpec.from_json(DETECTOR_OUTPUT, "detection")
+    runtime = DetectorRuntime(model_path, spec, output, CLASSES, intra_op_threads=threads)
+    runtime.answer(*zip(*[prepare(images[0], spec)], strict=True))
+    found: list[Any] = []
+    started = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        for start in range(0, len(images), batch):
+            prepared = list(pool.map(lambda d: prepare(d, spec), images[start : start + batch]))
+            answers = runtime.answer([t for t, _ in prepared], [g for _, g in prepared])
+            found.extend(a.items if isinstance(a, Detections) else a for a in answers)
+    return len(images) / (time.perf_counter() - started), found
+
+
 def bare_loop(
     model_path: Path, images: list[bytes], *, batch: int, concurrency: int, threads: int = 0
-) -> tuple[float, list[str]]:
+) -> tuple[float, list[Any]]:
     """Images/s of decode + preprocess + onnxruntime with the worker's functions, no network."""
+    if DETECTING:
+        return bare_detector_loop(
+            model_path, images, batch=batch, concurrency=concurrency, threads=threads
+        )
     spec = InputSpec.from_json(INPUT)
     runtime = ModelRuntime(model_path, spec, CLASSES, intra_op_threads=threads)
     runtime.predict([preprocess(images[0], spec)])
-    labels: list[str] = []
+    labels: list[Any] = []
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         for start in range(0, len(images), batch):
@@ -234,7 +301,10 @@ def check(response: httpx.Response) -> Any:
 
 def deploy(api: httpx.Client, model_bytes: bytes) -> None:
     """Define, push and deploy the model as ``bench``."""
-    check(api.post("/models", json={"name": "bench-cnn", "classes": CLASSES, "input": INPUT}))
+    body: dict[str, Any] = {"name": "bench-cnn", "classes": CLASSES, "input": INPUT}
+    if DETECTING:
+        body.update(task="detection", output=DETECTOR_OUTPUT)
+    check(api.post("/models", json=body))
     check(
         api.post(
             "/models/bench-cnn/versions",
@@ -296,16 +366,18 @@ def start_worker(
     )
 
 
-def collect(api: httpx.Client, ids: list[int]) -> tuple[list[str], float]:
-    """The labels, and the seconds from the first claim to the last result (server clock)."""
-    labels = []
+def collect(api: httpx.Client, ids: list[int]) -> tuple[list[Any], float]:
+    """The labels (or detections), and the seconds from the first claim to the last result
+    (server clock)."""
+    labels: list[Any] = []
     first: datetime | None = None
     last: datetime | None = None
     for request_id in ids:
         body = check(api.get(f"/classifications/{request_id}", params={"wait": 30}))
         if body["status"] != "completed":
             raise SystemExit(f"request {request_id} ended {body['status']}: {body['errors']}")
-        labels.append(body["result"]["label"])
+        result = body["result"]
+        labels.append(result["label"] if result["detections"] is None else result["detections"])
         assigned = datetime.fromisoformat(body["assigned_at"])
         completed = datetime.fromisoformat(body["completed_at"])
         first = assigned if first is None else min(first, assigned)
@@ -358,7 +430,9 @@ def main() -> None:
     setups = [("own cores", worker_cpus), ("shared", every)] if worker_cpus else [("shared", every)]
     per_setup = args.images * args.rounds
     images = make_images(per_setup * len(setups) + args.batch, seed=1)
-    model_bytes = cnn(MODELS[args.model])
+    global DETECTING
+    DETECTING = args.model == "detector"
+    model_bytes = cnn(MODELS[args.model], detector=DETECTING)
     home = Path(tempfile.mkdtemp(prefix="visionhub-bench-worker-"))
     server = None
     try:
@@ -486,7 +560,7 @@ def measure_rounds(
         worker_cpu += process_cpu_seconds(worker_pid) - worker_before
         server_cpu += tree_cpu_seconds(server_pid) - server_before
         labels, span = collect(api, requests)
-        assert labels == bare_labels, "the worker's labels differ from the bare loop's"
+        assert same_answers(labels, bare_labels), "the worker's answers differ from the bare loop's"
         worker_time += span
         ratios.append((args.images / span) / rate)
         print(
@@ -499,11 +573,30 @@ def measure_rounds(
     return (
         f"{name:9} TOTAL bare loop {bare:6.1f} images/s, worker {worker:6.1f} images/s = "
         f"{worker / bare:.0%} (rounds: median {np.median(ratios):.0%}, "
-        f"{min(ratios):.0%}-{max(ratios):.0%}); labels identical\n"
+        f"{min(ratios):.0%}-{max(ratios):.0%}); answers identical\n"
         f"{'':9} CPU per image: bare loop {bare_cpu * per_image:.2f} ms, worker "
         f"{worker_cpu * per_image:.2f} ms (= {bare_cpu / worker_cpu:.0%}), server "
         f"{server_cpu * per_image:.2f} ms (with queueing the requests)"
     )
+
+
+def same_answers(worker: list[Any], bare: list[Any]) -> bool:
+    """Labels equal; detections equal up to the 3 decimals the worker rounds boxes to (the API
+    sends the detections' numbers back as floats)."""
+    if not DETECTING:
+        return worker == bare
+    if len(worker) != len(bare):
+        return False
+    for got, want in zip(worker, bare, strict=True):
+        if [d["label"] for d in got] != [d["label"] for d in want]:
+            return False
+        for a, b in zip(got, want, strict=True):
+            if (
+                abs(a["score"] - b["score"]) > 1e-5
+                or max(abs(x - y) for x, y in zip(a["box"], b["box"], strict=True)) > 1e-2
+            ):
+                return False
+    return True
 
 
 if __name__ == "__main__":

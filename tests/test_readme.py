@@ -34,6 +34,7 @@ def test_the_readme_has_a_tested_tour() -> None:
         "deploy",
         "worker",
         "classify",
+        "predict",
     ):
         assert f"visionhub {verb}" in commands
 
@@ -69,6 +70,7 @@ def test_the_tour_runs(tmp_path: Path) -> None:
     assert labels["tour-images/dark/dark-0.png"] == "dark", output
     assert labels["tour-images/bright/bright-9.png"] == "bright", output
     assert "shades 20 images" in result.stdout
+    assert "20 done, 0 failed, 0 cancelled, 0 pending, 0 skipped; 10 annotations" in result.stdout
 
 
 def test_the_shared_real_data_is_there() -> None:

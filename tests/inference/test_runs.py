@@ -245,3 +245,26 @@ def test_a_run_is_inserted_in_bulk_whatever_its_size(db: None) -> None:
     # Multi-row INSERTs: 1,000 rows each on PostgreSQL; on SQLite as many as Django's limit of
     # 999 parameters allows (about 40).
     assert counts[1] - counts[0] < 2_500 / 30
+
+
+def test_saving_a_detection_deployments_results_as_a_label_set_keeps_the_boxes(
+    alice: Person, worker: Person
+) -> None:
+    deployment = deploy_detector(alice)
+    dataset, image_ids = dataset_of(alice, 2)
+    remember_images(alice, deployment, dataset)
+    batch = alice.http.post(
+        "/classifications/batch", json={"deployment": deployment, "image_ids": image_ids}
+    )
+    assert batch.status_code == 202, batch.text
+    assert work(worker, deployment) == 2
+    saved = alice.http.post(
+        "/classifications/save-label-set",
+        json={"deployment": deployment, "dataset": dataset, "label_set_name": "saved"},
+    )
+    assert saved.status_code == 201, saved.text
+    assert saved.json()["annotations"] == 4
+    written = annotations(alice, dataset, saved.json()["id"])
+    assert sorted((a["image_id"], a["conf"], a["bbox"]) for a in written) == sorted(
+        (i, d["score"], d["box"]) for i in image_ids for d in boxes_for(i)
+    )

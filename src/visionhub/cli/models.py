@@ -92,10 +92,10 @@ def _floats(value: str | None) -> list[float] | None:
     "--spec",
     "spec_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="JSON file with the whole definition (task, classes, input, files, description).",
+    help="JSON file with the whole definition (task, classes, input, output, files, description).",
 )
 @click.option("--classes", help="Comma-separated class names, in output order.")
-@click.option("--task", default=None, help="classification (default) or detection.")
+@click.option("--task", default=None, help="classification (default), detection or segmentation.")
 @click.option("--input-width", type=int)
 @click.option("--input-height", type=int)
 @click.option("--channels", type=click.Choice(["1", "3"]), default=None)
@@ -158,6 +158,7 @@ def create(
             files=file_specs,
             task=task or spec.get("task", "classification"),
             description=description if description is not None else spec.get("description", ""),
+            output=spec.get("output"),
         )
     except ClientError as exc:
         fail(exc)

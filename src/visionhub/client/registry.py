@@ -61,8 +61,10 @@ class RegistryClient(BaseClient):
         files: Sequence[Mapping[str, Any]] | None = None,
         task: str = "classification",
         description: str = "",
+        output: Mapping[str, Any] | None = None,
     ) -> Json:
-        """Create a model definition (``files`` defaults to one required ``model.onnx``)."""
+        """Create a model definition (``files`` defaults to one required ``model.onnx``;
+        ``output`` is the output contract of a detection or segmentation model)."""
         body: Json = {
             "name": name,
             "task": task,
@@ -72,6 +74,8 @@ class RegistryClient(BaseClient):
         }
         if files is not None:
             body["files"] = [dict(f) for f in files]
+        if output is not None:
+            body["output"] = dict(output)
         result: Json = self.post("/models", json=body)
         return result
 

@@ -361,27 +361,28 @@ def live_workers(deployment: Deployment, *, since: datetime) -> list[Worker]:
 
 def latest_predictions(
     deployment: Deployment, dataset: Dataset, *, by: User
-) -> dict[int, tuple[str, float]]:
-    """``{image id: (label, confidence)}``: ``by``'s latest completed request per image of
-    ``dataset`` through ``deployment`` (staff: anyone's)."""
+) -> dict[int, ClassificationRequest]:
+    """``{image id: request}``: ``by``'s latest completed request per image of ``dataset``
+    through ``deployment`` (staff: anyone's), with its answer's fields only."""
     qs = ClassificationRequest.objects.filter(
         deployment=deployment, status=Status.COMPLETED, image__dataset=dataset
     )
     if not by.is_staff:
         qs = qs.filter(submitter=by)
-    latest: dict[int, tuple[str, float]] = {}
-    for image_id, label, scores in qs.order_by("id").values_list("image_id", "label", "scores"):
-        conf = float((scores or {}).get(label, 1.0)) if isinstance(scores, dict) else 1.0
-        latest[image_id] = (label, conf)
-    return latest
+    answers = qs.order_by("id").only("image_id", "label", "scores", "detections")
+    return {request.image_id: request for request in answers if request.image_id is not None}
 
 
 def save_label_set(
     deployment: Deployment, dataset: Dataset, name: str, *, by: User
 ) -> dict[str, Any]:
-    """Save ``latest_predictions`` as a new Pred label set of ``dataset``: one classification
-    annotation per image, in the category named by the label (created if missing), with the
-    label's score as ``conf``. All or nothing; 422 ``no_predictions`` if there is none."""
+    """Save ``latest_predictions`` as a new Pred label set of ``dataset``: per image one
+    classification annotation in the category named by the label (created if missing) with
+    the label's score as ``conf``, or (detection deployments) one annotation per box, with its
+    mask if any (``runs.annotations_of``). All or nothing; 422 ``no_predictions`` if there is
+    none."""
+    from visionhub.inference.runs import annotations_of
+
     predictions = latest_predictions(deployment, dataset, by=by)
     if not predictions:
         raise Invalid(
@@ -391,16 +392,15 @@ def save_label_set(
     with transaction.atomic():
         label_set = labels.create_label_set(dataset, name, kind=LabelKind.PRED)
         categories = dict(Category.objects.filter(dataset=dataset).values_list("name", "pk"))
-        for label in sorted({label for label, _ in predictions.values()} - set(categories)):
+        names: set[str] = set()
+        for r in predictions.values():
+            names |= {d["label"] for d in r.detections} if r.detections is not None else {r.label}
+        for label in sorted(names - set(categories)):
             categories[label] = labels.create_category(dataset, label).pk
         items = [
-            {
-                "image_id": image_id,
-                "label_set_id": label_set.pk,
-                "category_id": categories[label],
-                "conf": conf,
-            }
-            for image_id, (label, conf) in sorted(predictions.items())
+            {**item, "label_set_id": label_set.pk}
+            for _, request in sorted(predictions.items())
+            for item in annotations_of(request, categories)
         ]
         for start in range(0, len(items), annotation_services.MAX_PER_REQUEST):
             annotation_services.create_annotations(
