@@ -12,7 +12,8 @@ from tests.factories import make_brightness_classifier, make_image, make_onnx_li
 
 from visionhub.worker.decode import preprocess
 from visionhub.worker.protocol import FileRef, InputSpec, ModelRef
-from visionhub.worker.runtime import ModelError, ModelRuntime, RuntimeCache, softmax
+from visionhub.worker.runtime import ModelError, ModelRuntime, softmax
+from visionhub.worker.runtimes import RuntimeCache
 
 W, H = 12, 10
 

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from django.db import connection
 from django.db.models import F
+from django.dispatch import Signal
 
 from visionhub.core.db import Twin
 from visionhub.inference import notify, quorum
@@ -40,6 +41,10 @@ from visionhub.inference.sql import (
 )
 
 MAX_ERROR_CHARS = 2000
+
+# Sent by ``Ledger.save`` inside its transaction with ``requests``: those of runs completed in
+# it (``runs.write_annotations`` receives it, see ``receivers.py``).
+run_answers_accepted = Signal()
 
 
 def db_time(value: datetime) -> Any:
@@ -281,9 +286,7 @@ class Ledger:
             insert_results(self.results, self.now)
         if self.completed_in_runs:
             # The answers of runs become annotations in this same transaction: written once.
-            from visionhub.inference import runs
-
-            runs.write_annotations(self.completed_in_runs)
+            run_answers_accepted.send(sender=Ledger, requests=self.completed_in_runs)
         for agreed, ids in self.agreed.items():
             ClassificationResult.objects.filter(pk__in=ids).update(agreed=agreed)
         # Worker rows are shared between requests: lock them in one order (their ids), or two

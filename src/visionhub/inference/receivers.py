@@ -8,6 +8,8 @@ from typing import Any
 from django.dispatch import receiver
 
 from visionhub.core.errors import Conflict
+from visionhub.inference import runs
+from visionhub.inference.ledger import Ledger, run_answers_accepted
 from visionhub.inference.models import ClassificationRequest, Status
 from visionhub.registry.models import ModelVersion
 from visionhub.registry.services.versions import version_deleting
@@ -27,3 +29,10 @@ def keep_history_of_a_deleted_version(sender: Any, version: ModelVersion, **_: A
             details={"open_classifications": waiting.count()},
         )
     requests.update(model_ref=f"{version.definition.name}:{version.version}")
+
+
+@receiver(run_answers_accepted, sender=Ledger)
+def write_the_answers_of_runs(sender: Any, requests: list[ClassificationRequest], **_: Any) -> None:
+    """Accepted answers of runs become annotations of their label sets, in the same
+    transaction."""
+    runs.write_annotations(requests)

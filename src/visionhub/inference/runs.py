@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, F
@@ -27,6 +26,7 @@ from visionhub.datasets.services import labels
 from visionhub.datasets.services.images import ImageFilter, browse
 from visionhub.inference import notify, queue, services
 from visionhub.inference.models import ClassificationRequest, Run, RunStatus, Status
+from visionhub.inference.predictions import annotations_of
 from visionhub.registry.models import Deployment
 
 log = logging.getLogger("visionhub.inference")
@@ -197,35 +197,6 @@ def cancel_run(run: Run) -> Run:
 
 
 # --- writing answers -----------------------------------------------------------------------------
-
-
-def annotations_of(
-    request: ClassificationRequest, categories: Mapping[str, int]
-) -> list[dict[str, Any]]:
-    """The annotations of a completed request's answer: one per detection (``bbox``, RLE
-    ``segmentation`` if any, ``conf``), or one classification label with its score."""
-    base = {"image_id": request.image_id}
-    if request.detections is not None:
-        items = []
-        for d in request.detections:
-            item: dict[str, Any] = {
-                **base,
-                "category_id": categories[d["label"]],
-                "conf": float(d["score"]),
-                "bbox": [float(v) for v in d["box"]],
-            }
-            if d.get("mask") is not None:
-                item["segmentation"] = d["mask"]
-            items.append(item)
-        return items
-    scores = request.scores if isinstance(request.scores, dict) else {}
-    return [
-        {
-            **base,
-            "category_id": categories[request.label],
-            "conf": float(scores.get(request.label, 1.0)),
-        }
-    ]
 
 
 def write_annotations(requests: Sequence[ClassificationRequest]) -> None:

@@ -33,6 +33,7 @@ from visionhub.datasets.services.decode import (
 )
 from visionhub.inference import notify, queue
 from visionhub.inference.models import TERMINAL, ClassificationRequest, Status, Worker
+from visionhub.inference.predictions import annotations_of
 from visionhub.inference.sql import IDS
 from visionhub.registry.models import Deployment
 from visionhub.storage.base import BlobTooLarge
@@ -379,10 +380,8 @@ def save_label_set(
     """Save ``latest_predictions`` as a new Pred label set of ``dataset``: per image one
     classification annotation in the category named by the label (created if missing) with
     the label's score as ``conf``, or (detection deployments) one annotation per box, with its
-    mask if any (``runs.annotations_of``). All or nothing; 422 ``no_predictions`` if there is
+    mask if any (``predictions.annotations_of``). All or nothing; 422 ``no_predictions`` if there is
     none."""
-    from visionhub.inference.runs import annotations_of
-
     predictions = latest_predictions(deployment, dataset, by=by)
     if not predictions:
         raise Invalid(

@@ -63,7 +63,8 @@ from visionhub.worker.protocol import (
     WorkerInfo,
     parse_verdicts,
 )
-from visionhub.worker.runtime import ModelError, Runtime, RuntimeCache
+from visionhub.worker.runtime import ModelError, Runtime
+from visionhub.worker.runtimes import RuntimeCache
 
 log = logging.getLogger("visionhub.worker")
 

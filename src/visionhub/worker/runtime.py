@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +12,7 @@ import numpy.typing as npt
 import onnxruntime as ort
 
 from visionhub.worker.decode import Geometry
-from visionhub.worker.protocol import Detected, Failure, InputSpec, Lease, ModelRef, Success
+from visionhub.worker.protocol import Detected, Failure, InputSpec, Lease, Success
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -188,43 +186,3 @@ class Runtime(Protocol):
     def answer(
         self, tensors: Sequence[FloatArray], geometries: Sequence[Geometry]
     ) -> Sequence[Answer]: ...
-
-
-class RuntimeCache:
-    """Model versions → loaded runtimes (``ModelRuntime`` for classifiers, ``DetectorRuntime``
-    for detection and segmentation); keeps the ``capacity`` most recently used."""
-
-    def __init__(self, *, intra_op_threads: int = 0, capacity: int = 4) -> None:
-        self.intra_op_threads = intra_op_threads
-        self.capacity = max(1, capacity)
-        self._runtimes: OrderedDict[tuple[object, ...], Runtime] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, model: ModelRef, path: Path) -> Runtime:
-        """The runtime of ``model``, loading it from ``path`` the first time."""
-        # The input spec and classes belong to the model definition, which can be edited.
-        key = (model.version_id, model.onnx_file.sha256, model.input, model.classes, model.output)
-        with self._lock:
-            known = self._runtimes.get(key)
-            if known is not None:
-                self._runtimes.move_to_end(key)
-                return known
-            runtime: Runtime
-            if model.output is None:
-                runtime = ModelRuntime(
-                    path, model.input, model.classes, intra_op_threads=self.intra_op_threads
-                )
-            else:
-                from visionhub.worker.detector import DetectorRuntime
-
-                runtime = DetectorRuntime(
-                    path,
-                    model.input,
-                    model.output,
-                    model.classes,
-                    intra_op_threads=self.intra_op_threads,
-                )
-            self._runtimes[key] = runtime
-            while len(self._runtimes) > self.capacity:
-                self._runtimes.popitem(last=False)
-            return runtime
