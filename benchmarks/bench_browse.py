@@ -11,6 +11,11 @@ times what a browsing client asks, three ways side by side:
 - **service**: ``services.images.browse`` + ``paginate`` (or ``dataset_stats``) in process;
 - **HTTP**: the real endpoint of a running ``visionhub serve``, token and JSON included.
 
+The gallery page of the web UI (``/datasets/<id>/``, 60 thumbnails, a session signed in through
+the login form) is timed the same way: its page query alone (raw SQL), the view rendered in
+process (Django's test client: access checks, filters, template), and over HTTP; with the
+number of queries the view makes, which must not change from page to page.
+
 Each figure is the median of ``--repeat`` runs after one warm-up. ``--explain`` prints every
 query plan (``EXPLAIN (ANALYZE, BUFFERS)``). Target (issue 3): tens of milliseconds each.
 Usage::
@@ -336,11 +341,95 @@ def measure(args: argparse.Namespace, api: str, token: str) -> None:
         f"{'(stats by GROUP BY)':<26} {(time.perf_counter() - started) * 1000:>9.0f}"
         "  — what the counters save on every request"
     )
+    measure_gallery(args, api, dataset, category, pred, middle)
     image = Image.objects.filter(dataset=dataset, idx=middle).get()
     print(
         f"{'one image':<26} {'':>9} {'':>9} "
         f"{median_ms(lambda: http.get(f'/images/{image.pk}').raise_for_status(), args.repeat):>9.1f}"
     )
+
+
+def measure_gallery(
+    args: argparse.Namespace,
+    api: str,
+    dataset: Any,
+    category: dict[int, int],
+    pred: int,
+    middle: int,
+) -> None:
+    import re
+
+    from django.db import connection
+    from django.test import Client
+
+    from visionhub.datasets.services.images import ImageFilter, browse
+    from visionhub.web.views.gallery import PAGE_SIZE
+
+    owner = dataset.owner
+    owner.set_password("bench-password")
+    owner.save(update_fields=["password"])
+    in_process = Client()
+    in_process.force_login(owner)
+    site = httpx.Client(base_url=api.removesuffix("/api/v1"), timeout=120)
+    form = site.get("/login/").text
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form)
+    assert token is not None
+    signed = site.post(
+        "/login/",
+        data={"username": owner.username, "password": "bench-password",
+              "csrfmiddlewaretoken": token[1]},
+    )  # fmt: skip
+    assert signed.status_code == 302, signed.text[:300]
+    cases = [
+        ("first page", {}, ""),
+        (f"position {middle:,}", {"from_idx": middle}, f"position={middle}"),
+        ("last page", {"from_idx": dataset.num_images - 30}, f"position={dataset.num_images - 30}"),
+        ("category 40", {"category": category[40]}, f"category={category[40]}"),
+        (
+            "category 40, middle",
+            {"category": category[40], "from_idx": middle},
+            f"category={category[40]}&position={middle}",
+        ),
+        ("pred, conf >= 0.9", {"label_set": pred, "min_conf": 0.9},
+         f"label_set={pred}&min_conf=0.9"),
+        ("flagged", {"flag": 1}, "flag=1"),
+        ("without annotations", {"has_annotations": False}, "annotated=no"),
+    ]  # fmt: skip
+    print(
+        f"\nthe gallery page ({PAGE_SIZE} thumbnails, signed-in session); median of "
+        f"{args.repeat} runs (ms)"
+    )
+    print(f"{'gallery':<26} {'raw SQL':>9} {'view':>9} {'HTTP':>9}  queries")
+    for label, params, query in cases:
+        chosen = browse(dataset, ImageFilter(**params))
+        sql, sql_params = chosen.order_by("idx")[: PAGE_SIZE + 1].query.sql_with_params()
+        url = f"/datasets/{dataset.pk}/" + (f"?{query}" if query else "")
+
+        def raw(sql: str = sql, sql_params: Any = sql_params) -> None:
+            with connection.cursor() as c:
+                c.execute(sql, sql_params)
+                c.fetchall()
+
+        def view(url: str = url) -> None:
+            response = in_process.get(url)
+            assert response.status_code == 200, response.status_code
+
+        def over_http(url: str = url) -> None:
+            site.get(url).raise_for_status()
+
+        statements: list[str] = []
+
+        def record(execute: Any, sql: str, *rest: Any, into: list[str] = statements) -> Any:
+            into.append(sql)
+            return execute(sql, *rest)
+
+        with connection.execute_wrapper(record):
+            view()
+        print(
+            f"{label:<26} {median_ms(raw, args.repeat):>9.1f} {median_ms(view, args.repeat):>9.1f}"
+            f" {median_ms(over_http, args.repeat):>9.1f}  {len(statements)}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
