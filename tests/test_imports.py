@@ -28,7 +28,7 @@ BELOW = {
     "registry": {"inference", "labeling", "api"},
     "inference": {"labeling", "api"},
     "worker": {"api", "core", "accounts", "datasets", "registry", "inference", "labeling"},
-    "client": {"api", "core", "accounts", "registry", "inference", "labeling"},
+    "client": {"api", "core", "accounts", "datasets", "registry", "inference", "labeling"},
 }
 
 

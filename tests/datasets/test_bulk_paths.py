@@ -14,8 +14,8 @@ import msgspec
 import orjson
 import pytest
 
-from visionhub.client.datasets import _encoded_batches
-from visionhub.datasets.formats import coco
+from visionhub.client.formats import coco
+from visionhub.client.transfer import _encoded_batches
 from visionhub.datasets.services import annotations
 
 W, H = 40, 30

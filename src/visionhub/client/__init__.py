@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from visionhub.client.base import BaseClient, ClientError
 from visionhub.client.benchmarks import BenchmarksClient
-from visionhub.client.datasets import DatasetsClient
 from visionhub.client.evaluation import EvaluationsClient
 from visionhub.client.inference import InferenceClient
 from visionhub.client.labeling import LabelingClient
 from visionhub.client.registry import RegistryClient
+from visionhub.client.transfer import TransferClient
 from visionhub.client.vault import VaultClient
 
 
 class Client(
-    DatasetsClient, RegistryClient, InferenceClient, BenchmarksClient, VaultClient, BaseClient
+    TransferClient, RegistryClient, InferenceClient, BenchmarksClient, VaultClient, BaseClient
 ):
     """One client for the whole API; each domain's methods live in its own module."""
 
