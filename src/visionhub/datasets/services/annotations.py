@@ -33,6 +33,7 @@ from django.db.models import QuerySet
 from visionhub.core import db
 from visionhub.core.errors import ApiError, Conflict, Invalid, NotFound
 from visionhub.core.text import check_json_values
+from visionhub.datasets import sql
 from visionhub.datasets.models import (
     Annotation,
     AnnotationCount,
@@ -42,30 +43,10 @@ from visionhub.datasets.models import (
     LabelSet,
 )
 from visionhub.datasets.services import counts, decode, geometry
+from visionhub.datasets.sql import COLUMNS
 from visionhub.storage.factory import get_store
 
 MAX_PER_REQUEST = 100_000
-
-# The columns an insert fills, in the order of the row tuples built by ``_row``.
-COLUMNS = (
-    "image_id",
-    "label_set_id",
-    "category_id",
-    "conf",
-    "is_group",
-    "bbox_x",
-    "bbox_y",
-    "bbox_w",
-    "bbox_h",
-    "area",
-    "segmentation",
-    "alpha_sha256",
-    "keypoints",
-    "caption",
-    "confirm_type",
-    "compare_result",
-    "matched_gt_id",
-)
 
 
 # What an annotation may carry, each with its type test and default.
@@ -125,7 +106,7 @@ def _dataset_images(dataset: Dataset, ids: list[int], columns: str) -> Iterator[
     with connection.cursor() as cursor:
         for condition, params in db.id_in_chunks("id", ids):
             cursor.execute(
-                f"SELECT {columns} FROM {table} WHERE dataset_id = %s AND {condition}",  # noqa: S608
+                sql.DATASET_IMAGES.format(columns=columns, table=table, condition=condition),
                 [dataset.pk, *params],
             )
             yield from cursor.fetchall()
@@ -475,12 +456,13 @@ def _insert(rows: Sequence[tuple[Any, ...]]) -> None:
     columns = ", ".join(quote(c) for c in COLUMNS)
     with connection.cursor() as cursor:
         raw: Any = cursor.cursor  # the driver's own cursor
+        statement = sql.INSERT_ANNOTATIONS.current.format(table=table, columns=columns)
         if connection.vendor == "postgresql":
-            with raw.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+            with raw.copy(statement) as copy:
                 for row in rows:
                     copy.write_row(row)
         else:
-            _insert_sqlite(raw, f"INSERT INTO {table} ({columns}) VALUES ", rows)  # noqa: S608
+            _insert_sqlite(raw, statement, rows)
 
 
 def _insert_sqlite(cursor: sqlite3.Cursor, insert: str, rows: Sequence[tuple[Any, ...]]) -> None:

@@ -15,15 +15,8 @@ from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from visionhub.core import db
+from visionhub.datasets import sql
 from visionhub.datasets.models import Annotation, AnnotationCount, Dataset, Image, LabelSet
-
-# Increment-or-insert, one statement per (label set, category); the same SQL runs on
-# PostgreSQL and SQLite (3.24+). Concurrent writers to one label set serialise on the row.
-UPSERT_COUNT = """
-INSERT INTO {table} (label_set_id, category_key, num_annotations) VALUES (%s, %s, %s)
-ON CONFLICT (label_set_id, category_key)
-DO UPDATE SET num_annotations = {table}.num_annotations + excluded.num_annotations
-"""
 
 Key = tuple[int, int]
 _CHUNK = 5_000
@@ -36,7 +29,7 @@ def add(deltas: Mapping[Key, int]) -> None:
         return
     table = connection.ops.quote_name(AnnotationCount._meta.db_table)
     with connection.cursor() as cursor:
-        cursor.executemany(UPSERT_COUNT.format(table=table), rows)
+        cursor.executemany(sql.UPSERT_COUNT.format(table=table), rows)
 
 
 def grouped(annotations: QuerySet[Annotation]) -> dict[Key, int]:
@@ -57,8 +50,7 @@ def mark_annotated(image_ids: Iterable[int]) -> None:
     with connection.cursor() as cursor:
         for condition, params in db.id_in_chunks("id", ids):
             cursor.execute(
-                f"UPDATE {table} SET annotated = %s WHERE annotated = %s AND {condition}",  # noqa: S608
-                [True, False, *params],
+                sql.MARK_ANNOTATED.format(table=table, condition=condition), [True, False, *params]
             )
 
 

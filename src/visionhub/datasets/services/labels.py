@@ -7,6 +7,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 
 from visionhub.core.errors import Conflict, Invalid
+from visionhub.datasets import sql
 from visionhub.datasets.models import (
     Annotation,
     AnnotationCount,
@@ -17,18 +18,7 @@ from visionhub.datasets.models import (
     LabelSet,
 )
 from visionhub.datasets.services import counts
-from visionhub.datasets.services.annotations import COLUMNS
-
-# Copies every annotation of one label set into another inside the database: no row travels
-# through Python, so cloning ten million annotations is one statement.
-CLONE_ANNOTATIONS = """
-INSERT INTO {table} ({columns})
-SELECT {source_columns} FROM {table} WHERE label_set_id = %s ORDER BY id
-"""
-CLONE_COUNTS = """
-INSERT INTO {table} (label_set_id, category_key, num_annotations)
-SELECT %s, category_key, num_annotations FROM {table} WHERE label_set_id = %s
-"""
+from visionhub.datasets.sql import COLUMNS
 
 
 def _name(value: str, what: str, max_length: int) -> str:
@@ -163,7 +153,7 @@ def clone_label_set(source: LabelSet, name: str, *, kind: str | None = None) -> 
         source_columns = ", ".join("%s" if c == "label_set_id" else quote(c) for c in COLUMNS)
         with connection.cursor() as cursor:
             cursor.execute(
-                CLONE_ANNOTATIONS.format(
+                sql.CLONE_ANNOTATIONS.format(
                     table=quote(Annotation._meta.db_table),
                     columns=columns,
                     source_columns=source_columns,
@@ -171,7 +161,7 @@ def clone_label_set(source: LabelSet, name: str, *, kind: str | None = None) -> 
                 [clone.pk, source.pk],
             )
             cursor.execute(
-                CLONE_COUNTS.format(table=quote(AnnotationCount._meta.db_table)),
+                sql.CLONE_COUNTS.format(table=quote(AnnotationCount._meta.db_table)),
                 [clone.pk, source.pk],
             )
     return clone
