@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -25,28 +25,47 @@ def fleet(make_person: PersonFactory) -> Person:
     return make_person("fleet", worker=True, password=PASSWORD)
 
 
+StartWorker = Callable[..., subprocess.Popen[bytes]]
+
+
 @pytest.fixture
-def worker_process(
-    server: LiveServer, fleet: Person, tmp_path: Path
-) -> Iterator[subprocess.Popen[bytes]]:
-    """One ``visionhub worker`` at site ``ifca`` on flavor ``m1.small``, serving every
-    deployment, stopped (SIGTERM) when the test ends."""
-    log = tmp_path / "worker.log"
-    command = [
-        *(sys.executable, "-m", "visionhub", "worker", "--server", server.url),
-        *("--token", fleet.token, "--name", unique("w"), "--site", "ifca"),
-        *("--flavor", "m1.small", "--cache-dir", str(tmp_path / "cache")),
-        *("--batch", "4", "--concurrency", "1", "--threads", "1", "--claim-wait", "2"),
-    ]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, env=server.env, stdout=out, stderr=subprocess.STDOUT)
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+def start_worker(server: LiveServer, tmp_path: Path) -> Iterator[StartWorker]:
+    """``start_worker(account, site=…, flavor=…, deployment=…)``: a ``visionhub worker``
+    process (serving every deployment unless one is named), stopped (SIGTERM) at the end."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(
+        account: Person, *, site: str, flavor: str, deployment: str | None = None
+    ) -> subprocess.Popen[bytes]:
+        name = unique("w")
+        command = [
+            *(sys.executable, "-m", "visionhub", "worker", "--server", server.url),
+            *("--token", account.token, "--name", name, "--site", site, "--flavor", flavor),
+            *("--cache-dir", str(tmp_path / f"cache-{name}"), "--batch", "4"),
+            *("--concurrency", "1", "--threads", "1", "--claim-wait", "2"),
+            *(("--deployment", deployment) if deployment else ()),
+        ]
+        with (tmp_path / f"{name}.log").open("wb") as out:
+            started.append(
+                subprocess.Popen(command, env=server.env, stdout=out, stderr=subprocess.STDOUT)
+            )
+        return started[-1]
+
+    yield start
+    for process in started:
+        process.terminate()
+    for process in started:
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def worker_process(start_worker: StartWorker, fleet: Person) -> subprocess.Popen[bytes]:
+    """One worker at site ``ifca`` on flavor ``m1.small``, serving every deployment."""
+    return start_worker(fleet, site="ifca", flavor="m1.small")
 
 
 def test_the_statistics_refresh_while_requests_arrive(signed_in: SignIn, alice: Person) -> None:
@@ -97,6 +116,11 @@ def test_an_image_picked_from_a_dataset_is_answered(
     page.goto(f"/deployments/{name}/")
     page.locator("#pick-dataset select").select_option(str(dataset_id))
     page.get_by_role("button", name="Show its images").click()
+    thumbnail = page.locator(".pick img").first
+    thumbnail.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle()
+    )
     page.get_by_label("img-0.png").check()
     page.get_by_role("button", name="Classify the picked image").click()
     expect(page.locator('[data-field="label"]')).to_have_text("dark", timeout=60_000)
@@ -117,3 +141,33 @@ def test_a_stranger_gets_the_404_page(
         expect(page.locator("h1")).to_have_text("Not found")
     page.goto("/deployments/")
     expect(page.get_by_text(name)).to_have_count(0)
+
+
+def test_live_workers_show_their_site_flavor_and_agreement_rate(
+    signed_in: SignIn,
+    alice: Person,
+    fleet: Person,
+    make_person: PersonFactory,
+    start_worker: StartWorker,
+) -> None:
+    name = deploy(alice, replication=2, quorum=2)
+    ifca, cesnet = unique("ifca"), unique("cesnet")  # workers of earlier tests may still be live
+    start_worker(fleet, site=ifca, flavor="m1.small", deployment=name)
+    start_worker(
+        make_person("fleet", worker=True), site=cesnet, flavor="hpc.8core", deployment=name
+    )
+    page = signed_in(alice)
+    page.goto(f"/deployments/{name}/")
+    for marker in range(3):
+        files = {"file": ("a.png", gray_png(240, marker=100 + marker), "image/png")}
+        assert (
+            alice.http.post("/classifications", data={"deployment": name}, files=files).status_code
+            == 202
+        )
+    expect(page.locator('#stats [data-status="completed"] .n')).to_have_text("3", timeout=60_000)
+    workers = page.locator("#workers tbody tr")
+    for site, flavor in ((ifca, "m1.small"), (cesnet, "hpc.8core")):
+        row = workers.filter(has_text=site)
+        expect(row).to_have_count(1)
+        expect(row).to_contain_text(flavor)
+        expect(row.locator("td").nth(7)).to_have_text("100 %")  # both agreed on every vote
