@@ -58,6 +58,14 @@ def test_a_segmentation_model_names_its_masks(alice: Person) -> None:
     assert (output["masks"], output["mask_threshold"]) == ("instance_masks", 0.4)
 
 
+def test_a_yolo_style_segmentation_model_names_its_prototypes(alice: Person) -> None:
+    response = create(alice, "segmentation", {"format": "raw"})
+    assert response.status_code == 201, response.text
+    output = response.json()["output"]
+    assert (output["protos"], output["mask_threshold"]) == ("protos", 0.5)
+    assert "masks" not in output
+
+
 def test_letterbox_input_with_its_padding_colour(alice: Person) -> None:
     response = create(alice, "detection", None, resize="letterbox", pad=[0, 0, 0])
     assert response.status_code == 201, response.text
@@ -77,7 +85,9 @@ def test_letterbox_input_with_its_padding_colour(alice: Person) -> None:
         ("detection", {"format": "raw", "boxes": "b"}),
         ("detection", {"masks": "m"}),
         ("detection", {"anchors": 3}),
-        ("segmentation", {"format": "raw"}),
+        ("segmentation", {"format": "raw", "masks": "m"}),
+        ("segmentation", {"format": "boxes", "protos": "p"}),
+        ("detection", {"format": "raw", "protos": "p"}),
     ],
 )
 def test_a_bad_contract_is_refused(alice: Person, task: str, output: dict[str, Any]) -> None:

@@ -11,7 +11,9 @@ nothing bright give a score of 0 (no detection). The outputs come in the contrac
 - ``raw``: YOLO-style ``[B, 4 + C, A]`` before NMS: anchor 0 the rectangle (cx, cy, w, h) for
   class 0 at 0.9, anchor 1 the same shifted one pixel right at 0.6 (NMS drops it), anchor 2
   the rectangle for class 1 at 0.5 (another class: kept);
-- ``raw-objectness``: the same as ``[B, A, 5 + C]`` with an objectness column.
+- ``raw-objectness``: the same as ``[B, A, 5 + C]`` with an objectness column;
+- with ``masks``, the raw shapes are YOLOv8-seg's: each row ends with one mask coefficient (1)
+  and ``protos [B, 1, H/4, W/4]`` are 10 everywhere, so each mask is its whole box.
 """
 
 from __future__ import annotations
@@ -140,15 +142,34 @@ def make_rectangle_detector(
             _const("zeroc", 0.0),
         ]
         objectness = shape == "raw-objectness"
+        extra_outputs: list[onnx.ValueInfoProto] = []
         rows = [
             ["cx", "cy", "w", "h", "a9", "a0"],
             ["cx_shift", "cy", "w", "h", "a6", "a0"],
             ["cx", "cy", "w", "h", "a0", "a5"],
         ]
-        if objectness:
-            # Objectness 1 for every anchor: the class scores are the scores.
+        if objectness or masks:
+            # Objectness (and the one mask coefficient) 1 for every anchor.
             nodes.append(n("Add", ["a0", "one"], ["a1"]))
+        if objectness:
             rows = [[*r[:4], "a1", *r[4:]] for r in rows]
+        if masks:
+            rows = [[*r, "a1"] for r in rows]
+            proto_h, proto_w = max(1, height // 4), max(1, width // 4)
+            nodes += [
+                n("Reshape", ["any", "proto_shape"], ["any_p"]),
+                n("Mul", ["any_p", "zeroc"], ["nil_p"]),
+                n("Add", ["nil_p", "proto"], ["protos"]),
+            ]
+            initializers += [
+                _const("proto_shape", [-1, 1, 1, 1], np.int64),
+                _const("proto", np.full((1, 1, proto_h, proto_w), 10.0)),
+            ]
+            extra_outputs.append(
+                helper.make_tensor_value_info(
+                    "protos", TensorProto.FLOAT, ["N", 1, proto_h, proto_w]
+                )
+            )
         width_row = len(rows[0])
         for i, row in enumerate(rows):
             nodes += [
@@ -161,6 +182,7 @@ def make_rectangle_detector(
         nodes.append(n("Concat", [f"anchor{i}_r" for i in range(3)], ["output0"], axis=axis))
         dims = ["N", 3, width_row] if objectness else ["N", width_row, 3]
         outputs.append(helper.make_tensor_value_info("output0", TensorProto.FLOAT, dims))
+        outputs += extra_outputs  # after output0: the first output is the raw tensor
     graph = helper.make_graph(
         nodes,
         "rectangles",
@@ -175,11 +197,16 @@ def make_rectangle_detector(
 
 
 def output_spec(shape: str, *, segmentation: bool = False) -> dict[str, Any]:
-    """The output contract of ``make_rectangle_detector(shape=...)``."""
+    """The output contract of ``make_rectangle_detector(shape=..., masks=segmentation)``."""
     if shape.startswith("boxes"):
-        return {"format": "boxes", "box_format": "xyxy"}
+        return {
+            "format": "boxes",
+            "box_format": "xyxy",
+            **({"masks": "masks"} if segmentation else {}),
+        }
     layout = "A,5+C" if shape == "raw-objectness" else "4+C,A"
-    return {"format": "raw", "layout": layout, "box_format": "cxcywh", "iou_threshold": 0.5}
+    spec = {"format": "raw", "layout": layout, "box_format": "cxcywh", "iou_threshold": 0.5}
+    return {**spec, "protos": "protos"} if segmentation else spec
 
 
 def rectangle_image(

@@ -29,7 +29,8 @@ def detector(
     path.write_bytes(make_rectangle_detector(W, H, shape=shape, masks=segmentation))
     spec = InputSpec.from_json({"width": W, "height": H, "resize": resize, "pad": [0, 0, 0]})
     task = "segmentation" if segmentation else "detection"
-    return DetectorRuntime(path, spec, OutputSpec.from_json(output_spec(shape), task), CLASSES)
+    contract = output_spec(shape, segmentation=segmentation)
+    return DetectorRuntime(path, spec, OutputSpec.from_json(contract, task), CLASSES)
 
 
 def detect(runtime: DetectorRuntime, *images: bytes) -> list[Any]:
@@ -92,6 +93,24 @@ def test_segmentation_masks_are_pasted_into_their_box_as_coco_rle(
     ys, xs = np.nonzero(mask)
     assert (xs.min(), ys.min(), ys.max()) == (8, 8, 31)
     assert xs.max() == pytest.approx(8 + 16, abs=2)
+
+
+@pytest.mark.parametrize("resize", ["stretch", "letterbox"])
+@pytest.mark.parametrize("shape", ["raw", "raw-objectness"])
+def test_yolo_style_masks_are_assembled_from_prototypes_and_cropped_to_the_box(
+    tmp_path: Path, shape: str, resize: str
+) -> None:
+    runtime = detector(tmp_path, shape, resize=resize, segmentation=True)
+    (found,) = detect(runtime, rectangle_image(96, 48, (30, 12, 36, 24)))
+    assert [d["label"] for d in found] == ["rect", "other"]
+    for d in found:
+        mask = postprocess.rle_decode(d["mask"])
+        assert mask.shape == (48, 96)
+        x, y, w, h = (round(v) for v in d["box"])
+        assert mask[y + 1 : y + h - 1, x + 1 : x + w - 1].all()  # the prototypes cover it all
+        outside = mask.copy()
+        outside[y : y + h + 1, x : x + w + 1] = False
+        assert not outside.any()  # and the box crops them
 
 
 def test_rle_matches_pycocotools() -> None:

@@ -158,6 +158,7 @@ OUTPUT_KEYS = frozenset(
         "max_detections",
         "mask_threshold",
         "label_offset",
+        "protos",
     }
 )
 
@@ -175,7 +176,9 @@ def clean_output_spec(task: str, raw: Mapping[str, Any] | None) -> dict[str, Any
       (1 for torchvision's background-first numbering).
     - ``format: raw`` (YOLO-style): one tensor (``tensor``, default the first output) of
       ``layout`` ``4+C,A``, ``A,4+C`` or ``A,5+C``; ``nms`` defaults to false (the worker
-      applies it, per class). Segmentation needs ``format: boxes``.
+      applies it, per class). For segmentation (YOLOv8-seg), each anchor's row ends with M mask
+      coefficients and ``protos`` names the ``[B, M, h, w]`` prototypes over the whole input:
+      an instance's mask is ``sigmoid(coefficients @ protos)``, cropped to its box.
 
     ``box_format`` is ``xyxy``, ``xywh`` or ``cxcywh``, in input pixels or ``normalized`` to
     0-1; ``score_threshold`` (0.25), ``iou_threshold`` of NMS (0.45), ``max_detections``
@@ -195,8 +198,6 @@ def clean_output_spec(task: str, raw: Mapping[str, Any] | None) -> dict[str, Any
             f"unknown output keys: {', '.join(sorted(unknown))}", unknown=sorted(unknown)
         )
     fmt = _choice(raw, "format", DETECTION_FORMATS, "boxes")
-    if task == "segmentation" and fmt != "boxes":
-        raise _output_error("a segmentation model needs format boxes (with a masks output)")
     nms = raw.get("nms", fmt == "boxes")
     normalized = raw.get("normalized", False)
     if not isinstance(nms, bool) or not isinstance(normalized, bool):
@@ -234,11 +235,18 @@ def clean_output_spec(task: str, raw: Mapping[str, Any] | None) -> dict[str, Any
             )
         spec["tensor"] = _output_name(raw, "tensor", None)
         spec["layout"] = _choice(raw, "layout", RAW_LAYOUTS, "4+C,A")
-    if task == "segmentation":
+    if task == "segmentation" and fmt == "boxes":
+        if "protos" in raw:
+            raise _output_error("protos belong to format raw (masks to format boxes)")
         spec["masks"] = _output_name(raw, "masks", "masks")
+    elif task == "segmentation":
+        if "masks" in raw:
+            raise _output_error("masks belong to format boxes (protos to format raw)")
+        spec["protos"] = _output_name(raw, "protos", "protos")
+    elif any(key in raw for key in ("masks", "protos", "mask_threshold")):
+        raise _output_error("masks and protos belong to segmentation models")
+    if task == "segmentation":
         spec["mask_threshold"] = _fraction(raw, "mask_threshold", 0.5)
-    elif "masks" in raw or "mask_threshold" in raw:
-        raise _output_error("masks belong to segmentation models")
     return spec
 
 

@@ -3,7 +3,8 @@
 ``format: boxes`` models (torchvision-style) give ``boxes``, ``scores`` and ``labels`` (and
 ``masks``) outputs: with a leading batch dimension the worker runs its batches through them,
 without one (``[N, 4]``) one image per run. ``format: raw`` models (YOLO-style) give one
-``[B, 4 + C, A]`` or ``[B, A, 5 + C]`` tensor, decoded and NMS'd here.
+``[B, 4 + C, A]`` or ``[B, A, 5 + C]`` tensor, decoded and NMS'd here; for segmentation its
+rows end with mask coefficients for the ``[B, M, h, w]`` prototypes of a ``protos`` output.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ class DetectorRuntime:
             leading_rank = 2  # of the boxes output, without a batch dimension
         else:
             self.names = [output.tensor or self.session.get_outputs()[0].name]
+            if output.protos is not None:
+                self.names.append(output.protos)
             leading_rank = 2
         missing = [name for name in self.names if name not in shapes]
         if missing:
@@ -107,9 +110,19 @@ class DetectorRuntime:
         spec = self.output
         size = (self.spec.width, self.spec.height)
         n_classes = len(self.classes)
+        coefficients = protos = None
         if spec.format == "raw":
-            boxes, scores, labels = postprocess.decode_raw(
-                outputs[0].astype(np.float32), spec, n_classes
+            if spec.protos is not None:
+                protos = outputs[1].astype(np.float32)
+                if protos.ndim != 3:
+                    raise postprocess.ContractError(
+                        f"protos of one image must be [M, h, w], not {list(protos.shape)}"
+                    )
+            boxes, scores, labels, coefficients = postprocess.decode_raw(
+                outputs[0].astype(np.float32),
+                spec,
+                n_classes,
+                0 if protos is None else protos.shape[0],
             )
             masks = None
         else:
@@ -133,4 +146,6 @@ class DetectorRuntime:
             input_size=size,
             num_classes=n_classes,
             masks=masks,
+            coefficients=coefficients,
+            protos=protos,
         )

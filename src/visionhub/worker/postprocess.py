@@ -133,24 +133,27 @@ def nms(
 
 
 def decode_raw(
-    tensor: FloatArray, spec: OutputSpec, num_classes: int
-) -> tuple[FloatArray, FloatArray, IntArray]:
-    """One image's raw YOLO-style tensor → (boxes as given, best score, class) per anchor."""
+    tensor: FloatArray, spec: OutputSpec, num_classes: int, num_coefficients: int = 0
+) -> tuple[FloatArray, FloatArray, IntArray, FloatArray | None]:
+    """One image's raw YOLO-style tensor → (boxes as given, best score, class, and the mask
+    coefficients that end each row of a segmentation model) per anchor."""
     if tensor.ndim != 2:
         raise ContractError(f"the raw output of one image must be 2-D, not {tensor.shape}")
     rows = tensor.T if spec.layout == "4+C,A" else tensor
     extra = 5 if spec.layout == "A,5+C" else 4
-    if rows.shape[1] != extra + num_classes:
+    width = extra + num_classes + num_coefficients
+    if rows.shape[1] != width:
         raise ContractError(
             f"the raw output has {rows.shape[1]} values per anchor; layout {spec.layout} with "
-            f"{num_classes} classes needs {extra + num_classes}"
+            f"{num_classes} classes and {num_coefficients} mask coefficients needs {width}"
         )
-    class_scores = rows[:, extra:]
+    class_scores = rows[:, extra : extra + num_classes]
     labels = np.argmax(class_scores, axis=1).astype(np.int64)
     scores = class_scores[np.arange(rows.shape[0]), labels]
     if extra == 5:
         scores = scores * rows[:, 4]
-    return np.ascontiguousarray(rows[:, :4]), scores.astype(np.float32), labels
+    coefficients = rows[:, extra + num_classes :] if num_coefficients else None
+    return np.ascontiguousarray(rows[:, :4]), scores.astype(np.float32), labels, coefficients
 
 
 def to_original(
@@ -195,10 +198,13 @@ def detect(
     input_size: tuple[int, int],
     num_classes: int,
     masks: FloatArray | None = None,
+    coefficients: FloatArray | None = None,
+    protos: FloatArray | None = None,
 ) -> Found:
     """One image's candidate boxes (in ``spec.box_format``) → its detections: contract
     checked, thresholded, NMS'd unless the model did it, mapped to the original image, masks
-    pasted and encoded."""
+    pasted (``masks``: one per box, over the box) or assembled (``coefficients`` per box and
+    ``protos`` over the whole input, as YOLOv8-seg) and encoded."""
     if boxes.ndim != 2 or boxes.shape[1] != 4:
         raise ContractError(f"boxes must be [N, 4], not {list(boxes.shape)}")
     n = boxes.shape[0]
@@ -231,7 +237,25 @@ def detect(
     original = to_original(xyxy[order], geometry, input_size=input_size, normalized=spec.normalized)
     original = check_and_clip(original, geometry.width, geometry.height)
     rles = None
-    if masks is not None:
+    if coefficients is not None and protos is not None:
+        if not np.isfinite(protos).all() or not np.isfinite(coefficients[picked]).all():
+            raise ContractError("the mask coefficients or prototypes hold NaN or infinite values")
+        m, mh, mw = protos.shape
+        logits = coefficients[picked] @ protos.reshape(m, mh * mw)
+        probabilities = 1.0 / (1.0 + np.exp(-np.clip(logits, -50, 50)))
+        rles = [
+            rle_encode(
+                canvas_mask(
+                    p.reshape(mh, mw).astype(np.float32),
+                    box,
+                    geometry,
+                    input_size,
+                    spec.mask_threshold,
+                )
+            )
+            for p, box in zip(probabilities, original, strict=True)
+        ]
+    elif masks is not None:
         rles = [
             rle_encode(
                 paste_mask(masks[i], box, geometry.width, geometry.height, spec.mask_threshold)
@@ -259,6 +283,35 @@ def paste_mask(
     )
     canvas[y0:y1, x0:x1] = np.asarray(resized) >= threshold
     return canvas
+
+
+def canvas_mask(
+    probabilities: FloatArray,
+    box: FloatArray,
+    geometry: Geometry,
+    input_size: tuple[int, int],
+    threshold: float,
+) -> BoolArray:
+    """A mask over the whole model input (prototype resolution) → the original image's mask:
+    the part showing the image (without letterbox padding) resized bilinearly to the image,
+    thresholded, and cropped to ``box`` (xyxy, original pixels)."""
+    mh, mw = probabilities.shape
+    sx, sy = mw / input_size[0], mh / input_size[1]
+    region = (
+        geometry.pad_x * sx,
+        geometry.pad_y * sy,
+        (geometry.pad_x + geometry.width * geometry.scale_x) * sx,
+        (geometry.pad_y + geometry.height * geometry.scale_y) * sy,
+    )
+    resized = Image.fromarray(np.ascontiguousarray(probabilities), "F").resize(
+        (geometry.width, geometry.height), Image.Resampling.BILINEAR, box=region
+    )
+    mask = np.asarray(resized) >= threshold
+    x0, y0 = max(0, int(np.floor(box[0]))), max(0, int(np.floor(box[1])))
+    x1, y1 = int(np.ceil(box[2])), int(np.ceil(box[3]))
+    cropped = np.zeros_like(mask)
+    cropped[y0:y1, x0:x1] = mask[y0:y1, x0:x1]
+    return cropped
 
 
 def rle_encode(mask: BoolArray) -> dict[str, Any]:

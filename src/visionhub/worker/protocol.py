@@ -146,6 +146,7 @@ class OutputSpec:
     tensor: str | None = None
     layout: RawLayout = "4+C,A"
     masks: str | None = None
+    protos: str | None = None
     mask_threshold: float = 0.5
 
     @classmethod
@@ -153,6 +154,7 @@ class OutputSpec:
         fmt = data.get("format", "boxes")
         if fmt not in ("boxes", "raw"):
             raise ProtocolError(f"output.format must be boxes or raw, not {fmt!r}")
+        seg = task == "segmentation"
         try:
             spec = cls(
                 format=fmt,
@@ -168,7 +170,8 @@ class OutputSpec:
                 label_offset=int(data.get("label_offset", 0)),
                 tensor=None if data.get("tensor") is None else str(data["tensor"]),
                 layout=data.get("layout") or "4+C,A",
-                masks=str(data.get("masks") or "masks") if task == "segmentation" else None,
+                masks=str(data.get("masks") or "masks") if seg and fmt == "boxes" else None,
+                protos=str(data.get("protos") or "protos") if seg and fmt == "raw" else None,
                 mask_threshold=float(data.get("mask_threshold", 0.5)),
             )
         except (TypeError, ValueError) as exc:
