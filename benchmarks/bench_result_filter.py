@@ -9,9 +9,11 @@ real ``visionhub serve`` on it, and times the same queries three ways, side by s
 * ``orm``: ``filter_results`` + ``page_results`` in this process (the query and model loading);
 * ``raw sql``: the same query written by hand, run on a plain cursor: the database floor.
 
-It runs the queries once with the schema's indexes only (the newest-first partial index and the
-GIN ``jsonb_path_ops`` index), then again after adding the expression indexes that
-docs/benchmarks.md recommends for hot paths, and prints the EXPLAIN ANALYZE of every ORM query.
+It runs the queries once with the schema's indexes only (the newest-first partial index, the
+sort indexes on names and execution time, and the GIN ``jsonb_path_ops`` index), then again
+after adding the expression indexes that docs/benchmarks.md recommends for hot paths, and
+prints the EXPLAIN ANALYZE of every ORM query (first page, and for the sorts by several keys a
+page 50,000 results deep, read after the cursor of the page before).
 
     .venv/bin/python benchmarks/bench_result_filter.py [--rows 100000] [--keep] [--reuse]
         [--database-url postgres://postgres@127.0.0.1:5432/visionhub_bench_results]
@@ -103,6 +105,7 @@ class Case:
     raw_condition: str
     raw_order: str = NEWEST
     hot: bool = False  # run again with the hot-path indexes
+    deep: bool = False  # also explain the page 50,000 results deep
 
 
 def contains(document: dict[str, Any]) -> str:
@@ -161,6 +164,51 @@ CASES = [
         f"({kind(SCORE)}) = 0",
         sort_order(SCORE, way=" DESC").split(", ", 1)[1],
         hot=True,
+    ),
+    # Named keys (sorting.page_sorted): each walks its partial index on the visible results.
+    Case(
+        "sort_by=+site_name,+flavor_name",
+        {"sort_by": "+site_name,+flavor_name"},
+        "TRUE",
+        'r.site_name COLLATE "C", r.flavor_name COLLATE "C", r.id',
+        deep=True,
+    ),
+    Case(
+        "sort_by=-site_name,-flavor_name",
+        {"sort_by": "-site_name,-flavor_name"},
+        "TRUE",
+        'r.site_name COLLATE "C" DESC, r.flavor_name COLLATE "C" DESC, r.id DESC',
+        deep=True,
+    ),
+    Case(
+        "sort_by=execution_datetime",
+        {"sort_by": "execution_datetime"},
+        "TRUE",
+        "r.execution_datetime, r.id",
+    ),
+    Case(
+        "sort_by=-benchmark_name",
+        {"sort_by": "-benchmark_name"},
+        "TRUE",
+        'r.benchmark_name COLLATE "C" DESC, r.id DESC',
+    ),
+    Case(
+        "sort_by=+site_name,-execution_datetime (mixed)",
+        {"sort_by": "+site_name,-execution_datetime"},
+        "TRUE",
+        'r.site_name COLLATE "C", r.execution_datetime DESC, r.id DESC',
+        deep=True,
+    ),
+    Case(
+        "terms=ifca-lcg2 (a site's name, 1/11)",
+        {"terms": ["ifca-lcg2"]},
+        "(upper(r.site_name) LIKE '%IFCA-LCG2%' OR upper(r.benchmark_name) LIKE '%IFCA-LCG2%' "
+        "OR upper(r.flavor_name) LIKE '%IFCA-LCG2%')",
+    ),
+    Case(
+        "upload_after=<the newest 10 %>",
+        {"upload_after": "2021-03-01T10:40:00+00:00"},
+        "r.upload_datetime >= '2021-03-01T10:40:00+00:00'",
     ),
 ]
 
@@ -231,12 +279,25 @@ def seed(rows: int) -> None:
                 flavor=flavor,
                 site_id=flavor.site_id,
                 uploader=admin,
+                benchmark_name=benchmark.name,
+                site_name=flavor.site.name,
+                flavor_name=flavor.name,
             )
         )
         if len(batch) == BATCH:
             BenchmarkResult.objects.bulk_create(batch)
             batch = []
     BenchmarkResult.objects.bulk_create(batch)
+
+
+def _cursor_at(qs: Any, sort_by: str, depth: int) -> str | None:
+    """The cursor of the page that ends ``depth`` results into the ``sort_by`` order."""
+    from visionhub.benchmarks.filters import page_results
+
+    cursor = None
+    for _ in range(depth // 1000):
+        cursor = page_results(qs, sort_by=sort_by, cursor=cursor, limit=1000).next_cursor
+    return cursor
 
 
 def start_server(env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
@@ -323,6 +384,12 @@ def main() -> None:
             benchmark_id=benchmark.pk,
             filters=tuple(case.params.get("filters", ())),
             contains=case.params.get("contains"),
+            terms=tuple(case.params.get("terms", ())),
+            upload_after=(
+                datetime.fromisoformat(case.params["upload_after"])
+                if "upload_after" in case.params
+                else None
+            ),
         )
 
     def orm(case: Case) -> int:
@@ -336,11 +403,35 @@ def main() -> None:
             cursor.execute(sql, {"benchmark": benchmark.pk})
             return min(len(cursor.fetchall()), 100)
 
-    def explain(case: Case) -> str:
-        from visionhub.benchmarks.filters import DEFAULT_ORDER, SORT_FIELDS, parse_sort, sort_keys
+    def explain(case: Case, deep: bool = False) -> str:
+        from visionhub.benchmarks.filters import (
+            DEFAULT_ORDER,
+            RESULT_SORTS,
+            SORT_FIELDS,
+            json_sort_key,
+            parse_sort,
+            sort_keys,
+        )
+        from visionhub.benchmarks.sorting import order_queryset, parse_sort_by
 
         qs = filter_results(access.visible_results(admin), query(case))
         sort_by = case.params.get("sort_by")
+        keys = parse_sort_by(sort_by, RESULT_SORTS, fallback=json_sort_key) if sort_by else []
+        if deep:
+            # The query page_results runs for the page after row 50,000: the cursor's filter.
+            from django.test.utils import CaptureQueriesContext
+
+            qs_all = filter_results(access.visible_results(admin), query(case))
+            deep_cursor = _cursor_at(qs_all, sort_by, 50_000)
+            with CaptureQueriesContext(connection) as captured:
+                page_results(qs_all, sort_by=sort_by, cursor=deep_cursor, limit=100)
+            sql = captured.captured_queries[-1]["sql"]
+            with connection.cursor() as cur:
+                cur.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+                return "\n".join(row[0] for row in cur.fetchall())
+        if keys and (len(keys) > 1 or keys[0].path is None):
+            ordered, _ = order_queryset(qs, keys)
+            return str(ordered[:101].explain(analyze=True, buffers=True))
         if sort_by:
             sort = parse_sort(sort_by)
             way = "-" if sort.descending else ""
@@ -374,6 +465,8 @@ def main() -> None:
                 assert api_n == orm_n == raw_n, (case.label, api_n, orm_n, raw_n)
                 figures.append((case.label, indexes, api_ms, orm_ms, raw_ms, api_n))
                 plans.append((f"{case.label} [{indexes}]", explain(case)))
+                if case.deep and indexes == "schema":
+                    plans.append((f"{case.label}, 50,000 deep [{indexes}]", explain(case, True)))
 
             for case in CASES:
                 measure(case, "schema")

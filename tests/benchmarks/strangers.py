@@ -60,6 +60,8 @@ REVIEW_SITE = {"site_id": "review_site_id"}
 SITE = {"site_id": "site_id"}
 REVIEW_FLAVOR = {"flavor_id": "review_flavor_id"}
 SUBMIT = {"submit_id": "submit"}
+CURATION = "benchmarks/test_curation.py"
+SEARCH = "benchmarks/test_sorts_and_search.py"
 
 ROWS: list[Row] = [
     Open("POST", "/benchmarks", "submits charlie's own benchmark for review", TEST),
@@ -73,7 +75,19 @@ ROWS: list[Row] = [
         fill=APPROVED,
         json={"url": ""},
     ),
+    Hidden("DELETE", "/benchmarks/{benchmark_id}", "benchmark_not_found", fill=APPROVED),
+    Open("GET", "/benchmarks/search", "searches what the list shows charlie", SEARCH),
     Open("POST", "/sites", "submits charlie's own site for review", TEST),
+    Open("GET", "/sites/search", "searches what the list shows charlie", SEARCH),
+    Hidden("DELETE", "/sites/{site_id}", "site_not_found", fill=SITE),
+    Hidden("DELETE", "/flavors/{flavor_id}", "flavor_not_found", fill=REVIEW_FLAVOR),
+    Open("GET", "/flavors/search", "searches what the list shows charlie", SEARCH),
+    Open("GET", "/tags/search", "tags are public", SEARCH),
+    Open("PATCH", "/tags/{tag_id}", "tags are public; only admins edit them (403)", CURATION),
+    Open("DELETE", "/tags/{tag_id}", "tags are public; only admins delete them (403)", CURATION),
+    Open("GET", "/benchmark-results/search", "searches the public results", SEARCH),
+    Hidden("GET", "/benchmark-results/{result_id}/claims", "result_not_found"),
+    Hidden("PUT", "/benchmark-results/{result_id}/tags", "result_not_found", json={"tags_ids": []}),
     Open("GET", "/sites", "lists approved sites and charlie's own", TEST),
     Hidden("GET", "/sites/{site_id}", "site_not_found", fill=REVIEW_SITE),
     Hidden("PATCH", "/sites/{site_id}", "site_not_found", fill=SITE, json={"address": "x"}),

@@ -208,19 +208,39 @@ def test_uploader_by_username_and_by_oidc_identity(
 ) -> None:
     from visionhub.accounts.models import Identity
 
-    assert stems(charlie, world, uploader=bob.username) == set(c_ray_results())
-    assert stems(charlie, world, uploader=admin.username) == set()
+    assert stems(bob, world, uploader=bob.username) == set(c_ray_results())
+    assert stems(admin, world, uploader=bob.username) == set(c_ray_results())
+    assert stems(admin, world, uploader=admin.username) == set()
     with committed():
         Identity.objects.get_or_create(
             issuer="https://aai.example.org", subject=f"sub-{bob.user_id}", user_id=bob.user_id
         )
-    by_identity = stems(
-        charlie, world, uploader_iss="https://aai.example.org", uploader_sub=f"sub-{bob.user_id}"
-    )
-    assert by_identity == set(c_ray_results())
-    assert stems(charlie, world, uploader_iss="https://aai.example.org", uploader_sub="x") == set()
-    response = charlie.http.get("/benchmark-results", params={"uploader_iss": "x"})
+    for person in (bob, admin):
+        by_identity = stems(
+            person,
+            world,
+            uploader_iss="https://aai.example.org",
+            uploader_sub=f"sub-{bob.user_id}",
+        )
+        assert by_identity == set(c_ray_results())
+    assert stems(admin, world, uploader_iss="https://aai.example.org", uploader_sub="x") == set()
+    response = admin.http.get("/benchmark-results", params={"uploader_iss": "x"})
     assert_error(response, 422, "invalid_query")
+
+
+def test_only_admins_filter_by_another_users_uploads(
+    world: World, bob: Person, charlie: Person
+) -> None:
+    """Uploaders are private (the original shows them to admins only): charlie may not ask
+    which results bob uploaded, by name or by identity."""
+    params = {"benchmark_id": world.benchmark["id"]}
+    for by in (
+        {"uploader": bob.username},
+        {"uploader_iss": "https://aai.example.org", "uploader_sub": f"sub-{bob.user_id}"},
+    ):
+        response = charlie.http.get("/benchmark-results", params={**params, **by})
+        assert_error(response, 403, "admin_only")
+    assert stems(charlie, world, uploader=charlie.username) == set()
 
 
 def contained(needle: Any, haystack: Any) -> bool:

@@ -7,6 +7,8 @@
   (their uploader and staff).
 * Claims: their uploader and staff. Submits: the uploader of the submitted resource and staff.
 * Tags: public.
+* A result's uploader is shown to that uploader and staff only; only staff filter results by
+  another user's uploads (403 ``admin_only``). A result's claims: its uploader and staff.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from uuid import UUID
 
 from django.db.models import Q, QuerySet
 
-from visionhub.accounts.models import User
+from visionhub.accounts.models import Identity, User
+from visionhub.benchmarks.filters import ResultQuery
 from visionhub.benchmarks.models import (
     Benchmark,
     BenchmarkResult,
@@ -28,7 +31,7 @@ from visionhub.benchmarks.models import (
     Submit,
     Tag,
 )
-from visionhub.core.errors import Invalid, NotFound
+from visionhub.core.errors import Forbidden, Invalid, NotFound
 
 
 def _reviewed(user: User, prefix: str = "") -> Q:
@@ -140,6 +143,29 @@ def get_result_for(user: User, result_id: UUID, *, write: bool = False) -> Bench
     if found is None or (write and (found.deleted or not _may_write(user, found.uploader_id))):
         raise NotFound("result_not_found", "no such result")
     return found
+
+
+def check_uploader_filter(user: User, query: ResultQuery) -> None:
+    """Uploaders are private: a non-staff user may filter by their own uploads only."""
+    if user.is_staff:
+        return
+    if query.uploader is not None and query.uploader != user.username:
+        raise Forbidden("admin_only", "only administrators filter by another user's uploads")
+    if query.uploader_iss is not None and query.uploader_sub is not None:
+        mine = Identity.objects.filter(
+            user=user, issuer=query.uploader_iss, subject=query.uploader_sub
+        ).exists()
+        if not mine:
+            raise Forbidden("admin_only", "only administrators filter by another user's uploads")
+
+
+def claims_of_result(user: User, result_id: UUID) -> QuerySet[Claim]:
+    """The claims filed against a result, for its uploader and staff; anyone else (who may
+    well see the result) gets 404 ``result_not_found``, as for a missing result."""
+    result = get_result_for(user, result_id)
+    if not _may_write(user, result.uploader_id):
+        raise NotFound("result_not_found", "no such result")
+    return Claim.objects.select_related("uploader").filter(result=result)
 
 
 def visible_claims(user: User) -> QuerySet[Claim]:

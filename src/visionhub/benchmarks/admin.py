@@ -45,7 +45,7 @@ class FlavorAdmin(admin.ModelAdmin[Flavor]):
 
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin[Tag]):
-    list_display = ("name", "description")
+    list_display = ("name", "description", "upload_datetime")
     search_fields = ("name",)
 
 
@@ -60,9 +60,18 @@ class BenchmarkResultAdmin(admin.ModelAdmin[BenchmarkResult]):
 
 @admin.register(Claim)
 class ClaimAdmin(admin.ModelAdmin[Claim]):
+    """Deleting a claim restores its result (``services.delete_claim``), one by one or in bulk."""
+
     list_display = ("id", "status", "uploader", "upload_datetime")
     list_filter = ("status",)
     readonly_fields = ("status", "benchmark", "site", "flavor", "result", "uploader")
+
+    def delete_model(self, request: HttpRequest, obj: Claim) -> None:
+        services.delete_claim(obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Claim]) -> None:
+        for claim in queryset:
+            services.delete_claim(claim)
 
 
 @admin.register(Submit)

@@ -12,6 +12,19 @@ from ninja import Query, Router, Status
 from visionhub.accounts.auth import current_user
 from visionhub.benchmarks import access, services
 from visionhub.benchmarks.filters import filter_results, page_results
+from visionhub.benchmarks.listing import (
+    BENCHMARK_SORTS,
+    CLAIM_SORTS,
+    FLAVOR_SORTS,
+    SITE_SORTS,
+    SUBMIT_SORTS,
+    TAG_SORTS,
+    ListParams,
+    SearchParams,
+    listing,
+    refuse_unknown_params,
+    submits_of_type,
+)
 from visionhub.benchmarks.models import (
     Benchmark,
     BenchmarkResult,
@@ -33,6 +46,7 @@ from visionhub.benchmarks.schemas import (
     ResultIn,
     ResultOut,
     ResultQueryIn,
+    ResultTagsIn,
     ReviewIn,
     SiteIn,
     SiteOut,
@@ -40,7 +54,16 @@ from visionhub.benchmarks.schemas import (
     SubmitOut,
     TagIn,
     TagOut,
+    TagPatch,
 )
+from visionhub.benchmarks.search import (
+    BENCHMARK_FIELDS,
+    FLAVOR_FIELDS,
+    SITE_FIELDS,
+    TAG_FIELDS,
+    terms_condition,
+)
+from visionhub.core.errors import Invalid
 from visionhub.core.pagination import Page, PageResult, paginate
 
 router = Router(tags=["benchmarks"])
@@ -68,22 +91,33 @@ def create_benchmark(request: HttpRequest, body: BenchmarkIn) -> Status[Benchmar
     )
 
 
+BENCHMARK_ORDER = ("docker_image", "docker_tag", "id")
+
+
 @router.get("/benchmarks", response=Page[BenchmarkOut], by_alias=True)
 def list_benchmarks(
     request: HttpRequest,
+    q: Query[ListParams],
     docker_image: str | None = None,
     docker_tag: str | None = None,
     status: str | None = None,
-    limit: int = 100,
-    cursor: str | None = None,
 ) -> PageResult[Any]:
     qs = _status(access.visible_benchmarks(current_user(request)), status)
     if docker_image is not None:
         qs = qs.filter(docker_image=docker_image)
     if docker_tag is not None:
         qs = qs.filter(docker_tag=docker_tag)
-    order = ("docker_image", "docker_tag", "id")
-    return paginate(qs, order_by=order, cursor=cursor, limit=limit)
+    return listing(qs, q, BENCHMARK_SORTS, BENCHMARK_ORDER)
+
+
+@router.get("/benchmarks/search", response=Page[BenchmarkOut], by_alias=True)
+def search_benchmarks(request: HttpRequest, q: Query[SearchParams]) -> PageResult[Any]:
+    """Benchmarks whose image, tag or description hold every term."""
+    refuse_unknown_params(request, SearchParams)
+    qs = access.visible_benchmarks(current_user(request)).filter(
+        terms_condition(q.terms, BENCHMARK_FIELDS)
+    )
+    return listing(qs, q, BENCHMARK_SORTS, BENCHMARK_ORDER)
 
 
 @router.get("/benchmarks/inference", response=BenchmarkOut, by_alias=True)
@@ -103,6 +137,14 @@ def update_benchmark(request: HttpRequest, benchmark_id: UUID, body: BenchmarkPa
     return services.update_benchmark(benchmark, url=body.url, description=body.description)
 
 
+@router.delete("/benchmarks/{benchmark_id}", response={204: None})
+def delete_benchmark(request: HttpRequest, benchmark_id: UUID) -> Status[None]:
+    user = current_user(request)
+    benchmark = access.get_benchmark_for(user, benchmark_id, write=True)
+    services.delete_catalog_entry(benchmark, user)
+    return Status(204, None)
+
+
 # --- sites and flavors --------------------------------------------------------------------------
 
 
@@ -120,15 +162,25 @@ def create_site(request: HttpRequest, body: SiteIn) -> Status[Site]:
 @router.get("/sites", response=Page[SiteOut])
 def list_sites(
     request: HttpRequest,
+    q: Query[ListParams],
     name: str | None = None,
+    address: str | None = None,
     status: str | None = None,
-    limit: int = 100,
-    cursor: str | None = None,
 ) -> PageResult[Any]:
     qs = _status(access.visible_sites(current_user(request)), status)
     if name is not None:
         qs = qs.filter(name=name)
-    return paginate(qs, order_by=("name", "id"), cursor=cursor, limit=limit)
+    if address is not None:
+        qs = qs.filter(address=address)
+    return listing(qs, q, SITE_SORTS, ("name", "id"))
+
+
+@router.get("/sites/search", response=Page[SiteOut])
+def search_sites(request: HttpRequest, q: Query[SearchParams]) -> PageResult[Any]:
+    """Sites whose name, address or description hold every term."""
+    refuse_unknown_params(request, SearchParams)
+    qs = access.visible_sites(current_user(request)).filter(terms_condition(q.terms, SITE_FIELDS))
+    return listing(qs, q, SITE_SORTS, ("name", "id"))
 
 
 @router.get("/sites/{site_id}", response=SiteOut)
@@ -142,10 +194,17 @@ def update_site(request: HttpRequest, site_id: UUID, body: SitePatch) -> Site:
     return services.update_site(site, address=body.address, description=body.description)
 
 
+@router.delete("/sites/{site_id}", response={204: None})
+def delete_site(request: HttpRequest, site_id: UUID) -> Status[None]:
+    user = current_user(request)
+    services.delete_catalog_entry(access.get_site_for(user, site_id, write=True), user)
+    return Status(204, None)
+
+
 @router.get("/sites/{site_id}/flavors", response=Page[FlavorOut])
 def list_site_flavors(
     request: HttpRequest, site_id: UUID, limit: int = 100, cursor: str | None = None
-) -> PageResult[Flavor]:
+) -> PageResult[Any]:
     user = current_user(request)
     site = access.get_site_for(user, site_id)
     qs = access.visible_flavors(user).filter(site=site)
@@ -164,18 +223,27 @@ def create_flavor(request: HttpRequest, body: FlavorIn) -> Status[Flavor]:
 @router.get("/flavors", response=Page[FlavorOut])
 def list_flavors(
     request: HttpRequest,
+    q: Query[ListParams],
     site_id: UUID | None = None,
     name: str | None = None,
     status: str | None = None,
-    limit: int = 100,
-    cursor: str | None = None,
 ) -> PageResult[Any]:
     qs = _status(access.visible_flavors(current_user(request)), status)
     if site_id is not None:
         qs = qs.filter(site_id=site_id)
     if name is not None:
         qs = qs.filter(name=name)
-    return paginate(qs, order_by=("name", "id"), cursor=cursor, limit=limit)
+    return listing(qs, q, FLAVOR_SORTS, ("name", "id"))
+
+
+@router.get("/flavors/search", response=Page[FlavorOut])
+def search_flavors(request: HttpRequest, q: Query[SearchParams]) -> PageResult[Any]:
+    """Flavors whose name, description or site's name hold every term."""
+    refuse_unknown_params(request, SearchParams)
+    qs = access.visible_flavors(current_user(request)).filter(
+        terms_condition(q.terms, FLAVOR_FIELDS)
+    )
+    return listing(qs, q, FLAVOR_SORTS, ("name", "id"))
 
 
 @router.get("/flavors/{flavor_id}", response=FlavorOut)
@@ -189,6 +257,13 @@ def update_flavor(request: HttpRequest, flavor_id: UUID, body: FlavorPatch) -> F
     return services.update_flavor(flavor, description=body.description)
 
 
+@router.delete("/flavors/{flavor_id}", response={204: None})
+def delete_flavor(request: HttpRequest, flavor_id: UUID) -> Status[None]:
+    user = current_user(request)
+    services.delete_catalog_entry(access.get_flavor_for(user, flavor_id, write=True), user)
+    return Status(204, None)
+
+
 # --- tags ---------------------------------------------------------------------------------------
 
 
@@ -200,15 +275,36 @@ def create_tag(request: HttpRequest, body: TagIn) -> Status[Tag]:
 
 @router.get("/tags", response=Page[TagOut])
 def list_tags(
-    request: HttpRequest, name: str | None = None, limit: int = 100, cursor: str | None = None
-) -> PageResult[Tag]:
+    request: HttpRequest, q: Query[ListParams], name: str | None = None
+) -> PageResult[Any]:
     qs = Tag.objects.all() if name is None else Tag.objects.filter(name=name)
-    return paginate(qs, order_by=("name",), cursor=cursor, limit=limit)
+    return listing(qs, q, TAG_SORTS, ("name",))
+
+
+@router.get("/tags/search", response=Page[TagOut])
+def search_tags(request: HttpRequest, q: Query[SearchParams]) -> PageResult[Any]:
+    """Tags whose name or description hold every term."""
+    refuse_unknown_params(request, SearchParams)
+    qs = Tag.objects.filter(terms_condition(q.terms, TAG_FIELDS))
+    return listing(qs, q, TAG_SORTS, ("name",))
 
 
 @router.get("/tags/{tag_id}", response=TagOut)
 def get_tag(request: HttpRequest, tag_id: UUID) -> Tag:
     return access.get_tag(tag_id)
+
+
+@router.patch("/tags/{tag_id}", response=TagOut)
+def update_tag(request: HttpRequest, tag_id: UUID, body: TagPatch) -> Tag:
+    return services.update_tag(
+        access.get_tag(tag_id), current_user(request), description=body.description
+    )
+
+
+@router.delete("/tags/{tag_id}", response={204: None})
+def delete_tag(request: HttpRequest, tag_id: UUID) -> Status[None]:
+    services.delete_catalog_entry(access.get_tag(tag_id), current_user(request))
+    return Status(204, None)
 
 
 # --- results ------------------------------------------------------------------------------------
@@ -234,20 +330,62 @@ def list_results(
     q: Query[ResultQueryIn],
     limit: int = 100,
     cursor: str | None = None,
-) -> PageResult[BenchmarkResult]:
+) -> PageResult[Any]:
     """Results matching every condition; ``filters`` is ``<path> <op> <value>`` on the json
-    (``machine.cpu.count >= 4``), ``sort_by`` a json path (``-path`` for descending)."""
+    (``machine.cpu.count >= 4``), ``sort_by`` comma-separated keys (``+site_name,-result.score``)."""
+    return _results_page(request, q, limit=limit, cursor=cursor)
+
+
+@router.get("/benchmark-results/search", response=Page[ResultOut], by_alias=True)
+def search_results(
+    request: HttpRequest,
+    q: Query[ResultQueryIn],
+    limit: int = 100,
+    cursor: str | None = None,
+) -> PageResult[Any]:
+    """Results whose benchmark, site, flavor or tag names hold every one of ``terms`` (and
+    every other condition of the list)."""
+    refuse_unknown_params(request, ResultQueryIn, "limit", "cursor")
+    if not q.terms:
+        raise Invalid("invalid_terms", "give at least one search term: ?terms=…")
+    return _results_page(request, q, limit=limit, cursor=cursor)
+
+
+def _results_page(
+    request: HttpRequest, q: ResultQueryIn, *, limit: int, cursor: str | None
+) -> PageResult[Any]:
     user = current_user(request)
     qs = access.visible_results(
         user, include_deleted=q.include_deleted, include_claimed=q.include_claimed
     )
-    qs = access.with_related(filter_results(qs, q.to_query()))
+    query = q.to_query()
+    access.check_uploader_filter(user, query)
+    qs = access.with_related(filter_results(qs, query))
     return page_results(qs, sort_by=q.sort_by, cursor=cursor, limit=limit)
 
 
 @router.get("/benchmark-results/{result_id}", response=ResultOut, by_alias=True)
 def get_result(request: HttpRequest, result_id: UUID) -> BenchmarkResult:
     return access.get_result_for(current_user(request), result_id)
+
+
+@router.put("/benchmark-results/{result_id}/tags", response=ResultOut, by_alias=True)
+def set_result_tags(request: HttpRequest, result_id: UUID, body: ResultTagsIn) -> BenchmarkResult:
+    """Replace a result's tags (its uploader or staff)."""
+    user = current_user(request)
+    result = access.get_result_for(user, result_id, write=True)
+    services.set_result_tags(result, access.get_tags(body.tags_ids))
+    return access.get_result_for(user, result_id)
+
+
+@router.get("/benchmark-results/{result_id}/claims", response=Page[ClaimOut])
+def result_claims(
+    request: HttpRequest, result_id: UUID, limit: int = 100, cursor: str | None = None
+) -> PageResult[Any]:
+    """The claims against one result, newest first (its uploader and staff)."""
+    refuse_unknown_params(request, None, "limit", "cursor")
+    qs = access.claims_of_result(current_user(request), result_id)
+    return paginate(qs, order_by=("-upload_datetime", "-id"), cursor=cursor, limit=limit)
 
 
 @router.delete("/benchmark-results/{result_id}", response={204: None})
@@ -266,13 +404,15 @@ def file_claim(request: HttpRequest, body: ClaimIn) -> Status[Claim]:
     return Status(201, services.file_claim(user, target, message=body.message))
 
 
+NEWEST = ("-upload_datetime", "-id")
+
+
 @router.get("/claims", response=Page[ClaimOut])
 def list_claims(
-    request: HttpRequest, status: str | None = None, limit: int = 100, cursor: str | None = None
+    request: HttpRequest, q: Query[ListParams], status: str | None = None
 ) -> PageResult[Any]:
     qs = _status(access.visible_claims(current_user(request)), status)
-    order = ("-upload_datetime", "-id")
-    return paginate(qs, order_by=order, cursor=cursor, limit=limit)
+    return listing(qs, q, CLAIM_SORTS, NEWEST)
 
 
 @router.get("/claims/{claim_id}", response=ClaimOut)
@@ -282,11 +422,15 @@ def get_claim(request: HttpRequest, claim_id: UUID) -> Claim:
 
 @router.get("/submits", response=Page[SubmitOut])
 def list_submits(
-    request: HttpRequest, status: str | None = None, limit: int = 100, cursor: str | None = None
+    request: HttpRequest,
+    q: Query[ListParams],
+    status: str | None = None,
+    resource_type: str | None = None,
 ) -> PageResult[Any]:
     qs = _status(access.visible_submits(current_user(request)), status)
-    order = ("-upload_datetime", "-id")
-    return paginate(qs, order_by=order, cursor=cursor, limit=limit)
+    if resource_type is not None:
+        qs = submits_of_type(qs, resource_type)
+    return listing(qs, q, SUBMIT_SORTS, NEWEST)
 
 
 @router.get("/submits/{submit_id}", response=SubmitOut)

@@ -8,7 +8,8 @@ value. The value decides the comparison:
 * ``"quoted"`` or ``'quoted'`` text, or any other bare text (``GenuineIntel``,
   ``AMD EPYC Processor (with IBPB)``), compares as a string (by code point) with values that are
   JSON strings; bare text may not start with ``<``, ``>`` or ``=`` (``a >> 1`` is a typo);
-* ``true``, ``false`` and ``null`` match those JSON values, with ``==`` only.
+* ``true``, ``false`` (also ``True``/``TRUE``, ``False``/``FALSE``, as the original accepts) and
+  ``null`` match those JSON values, with ``==`` only; the *string* ``"True"`` is written quoted.
 
 A value of another JSON type never matches: ``count >= 4`` skips results whose ``count`` is a
 string. The same Django expressions run on PostgreSQL (JSONB: ``#>``/``#>>``, ``jsonb_typeof``,
@@ -25,6 +26,7 @@ planner estimates every ``@>`` at a fixed selectivity, so adding it to ``==`` ma
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -51,6 +53,7 @@ from django.db.models.lookups import Exact
 
 from visionhub.accounts.models import Identity
 from visionhub.benchmarks.jsonsql import (
+    CodePoints,
     JsonArrayHolds,
     JsonTypeIs,
     Kind,
@@ -60,6 +63,15 @@ from visionhub.benchmarks.jsonsql import (
     scalar_kind,
 )
 from visionhub.benchmarks.models import BenchmarkResult, Tag
+from visionhub.benchmarks.search import result_terms
+from visionhub.benchmarks.sorting import (
+    Column,
+    KeyMaker,
+    SortKey,
+    named,
+    page_sorted,
+    parse_sort_by,
+)
 from visionhub.core.errors import Invalid
 from visionhub.core.pagination import (
     PageResult,
@@ -81,6 +93,15 @@ _FILTER_RE = re.compile(
 )
 _PART_RE = re.compile(r"^[^\s.<>=\"']+$")
 _NEGATIVE_RE = re.compile(r"^\s*-\s*\d")
+# The spellings of booleans the original accepts; quote them to match a string ("True").
+BOOLEANS = {
+    "true": True,
+    "True": True,
+    "TRUE": True,
+    "false": False,
+    "False": False,
+    "FALSE": False,
+}
 _NUMBER_RE = re.compile(r"^-?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$")
 
 
@@ -140,8 +161,8 @@ def parse_value(text: str, *, original: str) -> tuple[Decimal | str | bool | Non
         return text[1:-1], "string"
     if text[0] in "<>=":
         raise _invalid(original, "a value starting with < > or = must be quoted")
-    if text in ("true", "false"):
-        return text == "true", text  # type: ignore[return-value]
+    if text in BOOLEANS:
+        return (True, "true") if BOOLEANS[text] else (False, "false")
     if text == "null":
         return None, "null"
     if _NUMBER_RE.match(text):
@@ -312,12 +333,15 @@ class ResultQuery:
     tags_any: tuple[str, ...] = ()
     execution_after: datetime | None = None
     execution_before: datetime | None = None
+    upload_after: datetime | None = None
+    upload_before: datetime | None = None
     uploader: str | None = None
     uploader_iss: str | None = None
     uploader_sub: str | None = None
     filters: tuple[str, ...] = ()
     contains: str | None = None
     sort_by: str | None = None
+    terms: Sequence[str] = ()
 
 
 def _tag_ids(names: tuple[str, ...]) -> dict[str, Any]:
@@ -337,6 +361,12 @@ def filter_results(qs: QuerySet[BenchmarkResult], query: ResultQuery) -> QuerySe
         qs = qs.filter(execution_datetime__gte=query.execution_after)
     if query.execution_before is not None:
         qs = qs.filter(execution_datetime__lt=query.execution_before)
+    if query.upload_after is not None:
+        qs = qs.filter(upload_datetime__gte=query.upload_after)
+    if query.upload_before is not None:
+        qs = qs.filter(upload_datetime__lt=query.upload_before)
+    if query.terms:
+        qs = qs.filter(result_terms(query.terms))
     if query.uploader is not None:
         qs = qs.filter(uploader__username=query.uploader)
     if (query.uploader_iss is None) != (query.uploader_sub is None):
@@ -376,22 +406,55 @@ def filter_results(qs: QuerySet[BenchmarkResult], query: ResultQuery) -> QuerySe
 
 DEFAULT_ORDER = ("-upload_datetime", "-id")
 
+# The named keys of a result's ``sort_by``; any other key is a json path (``json.`` optional).
+RESULT_SORTS: dict[str, KeyMaker] = dict(
+    [
+        named("upload_datetime", F("upload_datetime"), "datetime"),
+        named("execution_datetime", F("execution_datetime"), "datetime"),
+        named("benchmark_name", CodePoints("benchmark_name"), "text"),
+        named("site_name", CodePoints("site_name"), "text"),
+        named("flavor_name", CodePoints("flavor_name"), "text"),
+    ]
+)
+
+
+def json_sort_key(text: str, descending: bool) -> SortKey:
+    """A json path as a sort key: its kind (always numbers, strings, missing), its number and
+    its string (``sort_keys``); ``json.a.b`` and ``a.b`` are the same path."""
+    path_text = text.removeprefix("json.") if text.startswith("json.") else text
+    path = parse_path(path_text, original=text)
+    keys = sort_keys(
+        JsonSort(path=path, descending=descending),
+        float_numbers=connection.vendor == "sqlite",
+    )
+    number = Column(keys["_sort_number"], "float" if connection.vendor == "sqlite" else "decimal")
+    columns = (
+        Column(keys["_sort_kind"], "int", fixed=True),
+        number,
+        Column(keys["_sort_string"], "text"),
+    )
+    return SortKey(f"json.{'.'.join(path)}", columns, descending, path=path)
+
 
 def page_results(
     qs: QuerySet[BenchmarkResult], *, sort_by: str | None, cursor: str | None, limit: int
 ) -> PageResult[BenchmarkResult]:
-    """One page of results: newest first, or ordered by the json value at ``sort_by`` (numbers,
-    then strings, then missing values; ``-path`` descending), with ties broken by id.
+    """One page of results: newest first, or in the order of ``sort_by``: comma-separated keys
+    of ``RESULT_SORTS`` or json paths, each ``+`` (default) or ``-``; a json path orders numbers,
+    then strings, then missing values; ties are broken by id (``sorting.page_sorted``).
 
-    A json-sorted page is read one kind at a time (numbers, strings, missing), each in
+    A page sorted by a single json path (the common case, with a recommended index) is read one kind at a time (numbers, strings, missing), each in
     (number, string, id) order, starting after the cursor with a row-value comparison: one
     index seek per kind, at any depth, and one index on ``(kind, number, string, id)`` serves
     both directions (docs/benchmarks.md).
     """
     if not sort_by:
         return paginate(qs, order_by=DEFAULT_ORDER, cursor=cursor, limit=limit)
+    keys = parse_sort_by(sort_by, RESULT_SORTS, fallback=json_sort_key)
+    if len(keys) > 1 or keys[0].path is None:
+        return page_sorted(qs, keys, cursor=cursor, limit=limit)
     check_limit(limit)
-    sort = parse_sort(sort_by)
+    sort = JsonSort(path=keys[0].path, descending=keys[0].descending)
     on_sqlite = connection.vendor == "sqlite"
     way = "-" if sort.descending else ""
     qs = qs.annotate(**sort_keys(sort, float_numbers=on_sqlite)).order_by(

@@ -17,6 +17,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from visionhub.benchmarks.jsonsql import CodePoints
+
 
 class Status(models.TextChoices):
     ON_REVIEW = "on_review"
@@ -179,9 +181,13 @@ class Tag(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     name = models.CharField(max_length=100, unique=True)
     description = models.TextField(blank=True, default="")
+    upload_datetime = models.DateTimeField(default=timezone.now, editable=False)
 
     def __str__(self) -> str:
         return self.name
+
+
+VISIBLE = Q(deleted=False, claimed=False)
 
 
 class BenchmarkResult(Uploaded):
@@ -190,6 +196,10 @@ class BenchmarkResult(Uploaded):
     ``json`` is JSONB on PostgreSQL (GIN-indexed with ``jsonb_path_ops``, see migration 0002)
     and JSON1 text on SQLite. ``deleted`` hides the result from every normal query but keeps
     it; ``claimed`` hides it while a claim against it is open or after a claim was upheld.
+
+    ``benchmark_name``, ``site_name`` and ``flavor_name`` copy the names of the referenced rows
+    (which never change: image, tag and names are fixed at creation) so that sorting by them is
+    an index walk on this table instead of a join and a sort.
     """
 
     json = models.JSONField()
@@ -200,9 +210,35 @@ class BenchmarkResult(Uploaded):
     tags = models.ManyToManyField(Tag, related_name="results", blank=True)
     deleted = models.BooleanField(default=False)
     claimed = models.BooleanField(default=False)
+    benchmark_name = models.CharField(max_length=384, default="", editable=False)
+    site_name = models.CharField(max_length=100, default="", editable=False)
+    flavor_name = models.CharField(max_length=100, default="", editable=False)
 
     class Meta:
         indexes = [
+            # The sorts of ``sort_by`` (filters.RESULT_SORTS), among visible results; names are
+            # compared by code point (``COLLATE "C"``) on both databases.
+            models.Index(
+                fields=["execution_datetime", "id"],
+                condition=VISIBLE,
+                name="result_visible_execution",
+            ),
+            models.Index(
+                CodePoints("benchmark_name"), "id", condition=VISIBLE, name="result_visible_bench"
+            ),
+            models.Index(
+                CodePoints("site_name"), "id", condition=VISIBLE, name="result_visible_site"
+            ),
+            models.Index(
+                CodePoints("flavor_name"), "id", condition=VISIBLE, name="result_visible_flavor"
+            ),
+            models.Index(
+                CodePoints("site_name"),
+                CodePoints("flavor_name"),
+                "id",
+                condition=VISIBLE,
+                name="result_visible_site_flavor",
+            ),
             # The default listing: newest first among visible results.
             models.Index(
                 fields=["-upload_datetime", "-id"],

@@ -29,6 +29,15 @@ def notify(user: User | None, subject: str, body: str) -> Notification | None:
     return Notification.objects.create(user=user, subject=subject[:200], body=body)
 
 
+def notify_admins(subject: str, body: str) -> int:
+    """Queue an e-mail to every active administrator (a new submission waits for review);
+    one multi-row insert. Returns how many were queued."""
+    admins = User.objects.filter(is_staff=True, is_active=True).values_list("pk", flat=True)
+    rows = [Notification(user_id=pk, subject=subject[:200], body=body) for pk in admins]
+    Notification.objects.bulk_create(rows, batch_size=500)
+    return len(rows)
+
+
 @dataclass(frozen=True)
 class SendReport:
     sent: int

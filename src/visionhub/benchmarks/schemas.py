@@ -26,6 +26,16 @@ def _username(obj: Benchmark | Site | Flavor | BenchmarkResult | Claim) -> str |
     return obj.uploader.username if obj.uploader is not None else None
 
 
+def _viewer_sees_uploader(obj: BenchmarkResult, context: Any) -> bool:
+    """A result's uploader is shown to that uploader and to staff only (as in the original,
+    where it is admin-only): anyone else gets ``null``."""
+    request = (context or {}).get("request")
+    viewer = getattr(request, "auth", None)
+    if viewer is None:
+        return False
+    return bool(viewer.is_staff) or (obj.uploader_id is not None and obj.uploader_id == viewer.pk)
+
+
 # ``json_schema`` and ``json`` would shadow methods of ninja's Schema: the fields are
 # ``json_schema_`` and ``json_`` with the seed's names as aliases (handlers answer by alias).
 
@@ -127,6 +137,7 @@ class TagOut(Schema):
     id: UUID
     name: str
     description: str
+    upload_datetime: datetime
 
 
 class ResultIn(Schema):
@@ -160,8 +171,8 @@ class ResultOut(Schema):
     claimed: bool
 
     @staticmethod
-    def resolve_uploader(obj: BenchmarkResult) -> str | None:
-        return _username(obj)
+    def resolve_uploader(obj: BenchmarkResult, context: Any) -> str | None:
+        return _username(obj) if _viewer_sees_uploader(obj, context) else None
 
     @staticmethod
     def resolve_benchmark_name(obj: BenchmarkResult) -> str:
@@ -198,12 +209,15 @@ class ResultQueryIn(Schema):
     tags_any: list[str] = []
     execution_after: datetime | None = None
     execution_before: datetime | None = None
+    upload_after: datetime | None = None
+    upload_before: datetime | None = None
     uploader: str | None = None
     uploader_iss: str | None = None
     uploader_sub: str | None = None
     filters: list[str] = []
     contains: str | None = None
     sort_by: str | None = None
+    terms: list[str] = []
     include_deleted: bool = False
     include_claimed: bool = False
 
@@ -237,6 +251,20 @@ class ClaimOut(Schema):
     @staticmethod
     def resolve_uploader(obj: Claim) -> str | None:
         return _username(obj)
+
+
+class TagPatch(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    description: LongText
+
+
+class ResultTagsIn(Schema):
+    """``PUT /benchmark-results/{id}/tags``: the result's whole new set of tags."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tags_ids: list[UUID]
 
 
 class ReviewIn(Schema):

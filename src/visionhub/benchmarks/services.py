@@ -35,7 +35,7 @@ from visionhub.benchmarks.models import (
     Tag,
     resource_type_of,
 )
-from visionhub.benchmarks.notifications import notify
+from visionhub.benchmarks.notifications import notify, notify_admins
 from visionhub.benchmarks.validation import (
     check_schema,
     schema_hash,
@@ -122,15 +122,26 @@ def create_benchmark(
 
 
 def _create_reviewed(obj: R, code: str, message: str) -> R:
-    """Save a new benchmark, site or flavor, with its Submit when it needs review."""
+    """Save a new benchmark, site or flavor, with its Submit when it needs review (and the
+    administrators' notifications of it)."""
     try:
         with transaction.atomic():
             obj.save(force_insert=True)
             if obj.status == Status.ON_REVIEW:
-                Submit.objects.create(**{resource_type_of(obj): obj})
+                submit = Submit.objects.create(**{resource_type_of(obj): obj})
+                _tell_admins(submit, obj)
     except IntegrityError:
         raise Conflict(code, message) from None
     return obj
+
+
+def _tell_admins(submit: Submit, resource: Benchmark | Site | Flavor | Claim) -> None:
+    who = resource.uploader.username if resource.uploader is not None else "VisionHub"
+    notify_admins(
+        f"VisionHub: {_describe(resource)} waits for review",
+        f"{who} submitted {_describe(resource)}. Approve or reject submit {submit.pk} "
+        "(visionhub benchmark approve|reject, or the admin).",
+    )
 
 
 def update_benchmark(
@@ -247,6 +258,53 @@ def create_tag(by: User, *, name: str, description: str = "") -> Tag:
         raise Conflict("tag_exists", f"tag {name} exists") from None
 
 
+def update_tag(tag: Tag, by: User, *, description: str) -> Tag:
+    """Change a tag's description (staff only: tags are shared by everyone; 403 otherwise)."""
+    _staff_only(by, "edit tags")
+    tag.description = _text(description, "description", max_length=10_000)
+    tag.save(update_fields=["description"])
+    return tag
+
+
+def _staff_only(by: User, what: str) -> None:
+    if not by.is_staff:
+        raise Forbidden("admin_only", f"only administrators {what}")
+
+
+def _references(obj: Benchmark | Site | Flavor | Tag) -> dict[str, int]:
+    """What still points at ``obj`` and keeps it from being deleted (counts by kind)."""
+    found: dict[str, int] = {}
+    if isinstance(obj, Tag):
+        found["results"] = obj.results.count()
+    else:
+        found["results"] = BenchmarkResult.objects.filter(**{resource_type_of(obj): obj}).count()
+    if isinstance(obj, Site):
+        found["flavors"] = obj.flavors.count()
+    return {kind: count for kind, count in found.items() if count}
+
+
+def delete_catalog_entry(obj: Benchmark | Site | Flavor | Tag, by: User) -> None:
+    """Delete a benchmark, site, flavor or tag that nothing references (staff only, 403
+    ``admin_only`` otherwise). Results (deleted ones too: their rows are kept) and, for a site,
+    its flavors are references: 409 ``in_use`` names them with their counts in
+    ``details.references``. The claims and submits about the entry go with it."""
+    _staff_only(by, "delete benchmarks, sites, flavors and tags")
+    what = _describe(obj) if not isinstance(obj, Tag) else f"tag {obj.name}"
+    with transaction.atomic():
+        locked = type(obj).objects.select_for_update().filter(pk=obj.pk)
+        if not locked.exists():
+            return
+        references = _references(obj)
+        if references:
+            listed = ", ".join(f"{count} {kind}" for kind, count in references.items())
+            raise Conflict(
+                "in_use",
+                f"{what} is still referenced by {listed}",
+                details={"references": references},
+            )
+        locked.delete()
+
+
 # --- results --------------------------------------------------------------------------------
 
 
@@ -287,9 +345,20 @@ def create_result(
             flavor=flavor,
             site=flavor.site,
             uploader=by,
+            benchmark_name=benchmark.name,
+            site_name=flavor.site.name,
+            flavor_name=flavor.name,
         )
         if tags:
             result.tags.set(tags)
+    return result
+
+
+def set_result_tags(result: BenchmarkResult, tags: Sequence[Tag]) -> BenchmarkResult:
+    """Replace the tags of ``result`` with ``tags`` (the caller checked it may: its uploader
+    or staff). The result's json, benchmark and flavor never change."""
+    with transaction.atomic():
+        result.tags.set(tags)
     return result
 
 
@@ -301,6 +370,21 @@ def delete_result(result: BenchmarkResult) -> BenchmarkResult:
 
 
 # --- claims and reviews ---------------------------------------------------------------------
+
+
+def delete_claim(claim: Claim) -> None:
+    """Delete ``claim`` and its submit, restoring the resource (seed 002's ``Claim.delete``): a
+    result is shown again unless another open or upheld claim still holds it. A benchmark,
+    site or flavor rejected by upholding this claim stays rejected: deleting a decided claim
+    does not undo the decision, a new submission does."""
+    with transaction.atomic():
+        result_id = claim.result_id
+        Claim.objects.filter(pk=claim.pk).delete()
+        if result_id is not None:
+            still_held = Claim.objects.filter(
+                result_id=result_id, status__in=[Status.ON_REVIEW, Status.APPROVED]
+            ).exists()
+            BenchmarkResult.objects.filter(pk=result_id).update(claimed=still_held)
 
 
 def _describe(resource: Benchmark | Site | Flavor | BenchmarkResult | Claim) -> str:
@@ -324,7 +408,7 @@ def file_claim(
     field = resource_type_of(resource)
     with transaction.atomic():
         claim = Claim.objects.create(uploader=by, message=message, **{field: resource})
-        Submit.objects.create(claim=claim)
+        _tell_admins(Submit.objects.create(claim=claim), claim)
         if isinstance(resource, BenchmarkResult):
             BenchmarkResult.objects.filter(pk=resource.pk).update(claimed=True)
             resource.claimed = True
