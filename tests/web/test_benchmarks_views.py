@@ -250,3 +250,15 @@ def test_the_catalogue_and_review_pages_cost_fixed_queries(
         with CaptureQueriesContext(connection) as counted:
             staff.get(url)
         assert len(counted) == before[url], url
+
+
+def test_the_table_shows_uploaders_only_to_themselves_and_staff(
+    session_of: Pages, alice: Person, bob: Person, admin: Person, world: World
+) -> None:
+    """The API's rule (docs/benchmarks.md): a stranger neither sees nor filters by them."""
+    assert alice.username in _results(session_of(alice), world).text
+    assert alice.username in _results(session_of(admin), world).text
+    as_bob = _results(session_of(bob), world)
+    assert as_bob.status_code == 200 and alice.username not in as_bob.text
+    filtered = _results(session_of(bob), world, uploader=alice.username)
+    assert alice.username not in _shown(filtered.text) and not _shown(filtered.text)

@@ -78,7 +78,9 @@ def _columns(params: QueryDict) -> list[tuple[str, tuple[str, ...]]]:
 
 def _filtered(user: User, params: QueryDict) -> tuple[ResultQueryIn, QuerySet[BenchmarkResult]]:
     query = result_query(params)
-    qs = filter_results(access.visible_results(user), query.to_query())
+    conditions = query.to_query()
+    access.check_uploader_filter(user, conditions)  # uploaders are private, as in the API
+    qs = filter_results(access.visible_results(user), conditions)
     return query, access.with_related(qs)
 
 
