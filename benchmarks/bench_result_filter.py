@@ -202,8 +202,9 @@ CASES = [
     Case(
         "terms=ifca-lcg2 (a site's name, 1/11)",
         {"terms": ["ifca-lcg2"]},
-        "(upper(r.site_name) LIKE '%IFCA-LCG2%' OR upper(r.benchmark_name) LIKE '%IFCA-LCG2%' "
-        "OR upper(r.flavor_name) LIKE '%IFCA-LCG2%')",
+        # (%% is a literal % in the driver's parameter syntax)
+        "(upper(r.site_name) LIKE '%%IFCA-LCG2%%' OR upper(r.benchmark_name) LIKE '%%IFCA-LCG2%%' "
+        "OR upper(r.flavor_name) LIKE '%%IFCA-LCG2%%')",
     ),
     Case(
         "upload_after=<the newest 10 %>",
