@@ -1,5 +1,6 @@
-"""The shortcuts of bulk imports give the same answers as the careful paths, in process (no
-server, no database): the typed decoding and check of bulk bodies, the section scan, the
+"""The shortcuts of bulk imports give the same answers as the careful paths: the typed decoding
+of bulk bodies (``POST /datasets/{id}/annotations``) against the checks of plain JSON (``POST
+/images/{id}/annotations``), both derived from ``datasets/shape.py``; the section scan and the
 client's encoder."""
 
 from __future__ import annotations
@@ -7,32 +8,22 @@ from __future__ import annotations
 import json
 import math
 import random
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import msgspec
+import httpx
 import orjson
 import pytest
+from tests.conftest import Person
+from tests.datasets.helpers import new_category, new_dataset, new_label_set, upload
+from tests.factories import make_noise_image
 
 from visionhub.client.formats import coco
 from visionhub.client.transfer import _encoded_batches
-from visionhub.datasets.services import annotations
+from visionhub.datasets import shape
 
 W, H = 40, 30
-CONTEXT = annotations._Context(
-    sizes={1: (W, H), 2: (H, W)},
-    keypoint_names={10: [], 11: ["nose", "eye"]},
-    label_sets={5},
-    matchable=set(),
-)
-VALID = {
-    "image_id": 1,
-    "label_set_id": 5,
-    "category_id": 10,
-    "bbox": [1.5, 2, 30, 20.25],
-    "segmentation": [[1, 1, 10.5, 1, 10, 10], [2, 2, 3, 2, 3, 3, 2, 3]],
-    "area": 81.0,
-}
 NAN, INF = float("nan"), float("inf")
 # Values every field is tried with: the edges of each check (types, bools, NaN and infinities,
 # the box's tolerance, polygon lengths), and values of the other fields.
@@ -42,98 +33,142 @@ ODD_VALUES: list[Any] = [
     [-0.5, 0, 1, 1], [-0.6, 0, 1, 1], [0, 0, -1, 1], [0, 0, INF, 1], [NAN, 0, 1, 1],
     [True, 0, 1, 1], [0, "0", 1, 1], [1, 2, 3], [[1, 2, 3, 4, 5, 6]], [[1, 2, 3, 4, 5]],
     [[1, 2, 3, 4]], [[True, 1, 2, 3, 4, 5]], [[1, 2, 3, 4, 5, NAN]], [[1, 2, 3, 4, 5, "6"]],
-    [[1, 2, 3, 4, 5, [6]]], [[]], [(1, 2, 3, 4, 5, 6)], {"size": [H, W], "counts": [W * H]},
-    {"size": [H, W], "counts": [5]}, [1, 2, 2, 3, 4, 1],
+    [[1, 2, 3, 4, 5, [6]]], [[]], {"size": [H, W], "counts": [W * H]},
+    {"size": [H, W], "counts": [5]}, [1, 2, 2, 3, 4, 1], 1e16,
 ]  # fmt: skip
-FIELDS = [*annotations.FIELDS, "colour"]
+FIELDS = [f.name for f in shape.SHAPE if f.name != "image_id"] + ["colour"]
 
 
-def _comparable(row: tuple[Any, ...] | None) -> tuple[Any, ...] | None:
-    """``row`` with its polygons' JSON text decoded (both paths write the same JSON, not
-    always the same text: ``1e+16`` and ``1e16``)."""
-    if row is None or row[10] is None:
-        return row
-    return (*row[:10], json.loads(row[10]), *row[11:])
+@dataclass(frozen=True)
+class Place:
+    """Alice's dataset: an image, two categories (one with keypoints), two label sets."""
+
+    person: Person
+    image: int
+    category: int
+    keypoint_category: int
+    bulk: int
+    careful: int
 
 
-def agree(item: Any) -> tuple[Any, Any]:
-    """The typed path's row for ``item`` sent in a JSON body and the careful path's, after
-    checking they agree: the typed path refuses the body only when it is not plain JSON or
-    not of the annotation's types (the careful path then answers), and takes the item only
-    with exactly the careful path's row; when it steps aside, ``_check`` of what it decoded
-    accepts and refuses what ``_check`` of the plain JSON does, with the same row."""
-    body = json.dumps({"annotations": [item]}).encode()  # NaN and Infinity: not JSON
-    try:
-        plain = orjson.loads(body)["annotations"][0]
-    except orjson.JSONDecodeError:
-        plain = None
-    try:
-        typed = annotations._BODY.decode(body).annotations[0]
-    except msgspec.DecodeError:
-        typed = None
-    if plain is None:
-        assert typed is None, item
-        return None, None
-    errors, careful = annotations._check(plain, None, CONTEXT)
-    if typed is None:
-        assert errors, item  # the types were wrong: the careful path says which
-        return None, careful
-    fast = annotations._typed_row(typed, CONTEXT)
-    if fast is not None:
-        assert errors == [], (item, errors)
-        assert _comparable(fast) == _comparable(careful), item
+@pytest.fixture(scope="module")
+def place(alice: Person) -> Place:
+    dataset = new_dataset(alice, "paths")["id"]
+    image = upload(alice, dataset, make_noise_image(W, H, seed=4242))["id"]
+    plain = new_category(alice, dataset, "plain")
+    kp = new_category(alice, dataset, "kp", keypoint_names=["nose", "eye"])
+    return Place(alice, image, plain, kp, new_label_set(alice, dataset, "bulk"),
+                 new_label_set(alice, dataset, "careful"))  # fmt: skip
+
+
+def valid(place: Place) -> dict[str, Any]:
+    return {
+        "image_id": place.image,
+        "category_id": place.category,
+        "bbox": [1.5, 2, 30, 20.25],
+        "segmentation": [[1, 1, 10.5, 1, 10, 10], [2, 2, 3, 2, 3, 3, 2, 3]],
+        "area": 81.0,
+    }
+
+
+def body(items: list[Any], label_set: int) -> bytes:
+    """``{"annotations": items}`` into ``label_set`` (unless an item names its own), as JSON
+    would be sent if it could: NaN and infinities too, which only the server refuses."""
+    placed = [{"label_set_id": label_set, **i} if isinstance(i, dict) else i for i in items]
+    return json.dumps({"annotations": placed}).encode()
+
+
+def post(place: Place, path: str, content: bytes) -> httpx.Response:
+    return place.person.http.post(
+        path, content=content, headers={"Content-Type": "application/json"}
+    )
+
+
+def saved(place: Place, label_set: int) -> list[dict[str, Any]]:
+    """The annotations of ``label_set`` in the order they were given, then none left."""
+    url = f"/images/{place.image}/annotations"
+    items = place.person.http.get(url, params={"label_set": label_set, "limit": 1000}).json()
+    place.person.http.delete(url, params={"label_set": label_set})
+    drop = {"id", "label_set_id", "created_at", "updated_at"}
+    return [{k: v for k, v in a.items() if k not in drop} for a in items["items"]]
+
+
+def agree(place: Place, items: list[Any]) -> None:
+    """The bulk endpoint (typed decoding, the checks when it doubts) and the image endpoint
+    (the checks of plain JSON, always) accept and refuse the same annotations, with the same
+    errors, and save the same ones."""
+    careful = post(place, f"/images/{place.image}/annotations", body(items, place.careful))
+    dataset = place.person.http.get(f"/images/{place.image}").json()["dataset_id"]
+    if careful.status_code == 400:  # not JSON (NaN, Infinity): both say so
+        bulk = post(place, f"/datasets/{dataset}/annotations", body(items, place.bulk))
+        assert (bulk.status_code, bulk.json()["error"]["code"]) == (400, "invalid_json")
+        assert careful.json()["error"]["code"] == "invalid_json"
+        return
+    refused: dict[int, list[Any]] = {}
+    if careful.status_code == 422:
+        for error in careful.json()["error"]["details"]["errors"]:
+            refused.setdefault(error["index"], []).append(error)
     else:
-        # The typed path's own check of the item; if it refuses, the service answers with
-        # the careful path's check of the plain JSON.
-        typed_errors, row = annotations._check(typed.as_dict(), None, CONTEXT)
-        assert bool(typed_errors) == bool(errors), (item, typed_errors, errors)
-        assert _comparable(row) == _comparable(careful), item
-    return fast, careful
+        assert careful.status_code == 201, careful.text
+        saved(place, place.careful)
+    for index, errors in refused.items():
+        alone = post(place, f"/datasets/{dataset}/annotations", body([items[index]], place.bulk))
+        assert alone.status_code == 422, (items[index], alone.text)
+        assert [{**e, "index": index} for e in alone.json()["error"]["details"]["errors"]] == errors
+    accepted = [item for i, item in enumerate(items) if i not in refused]
+    if not accepted:
+        return
+    bulk = post(place, f"/datasets/{dataset}/annotations", body(accepted, place.bulk))
+    assert bulk.status_code == 201, bulk.text
+    again = post(place, f"/images/{place.image}/annotations", body(accepted, place.careful))
+    assert again.status_code == 201, again.text
+    assert saved(place, place.bulk) == saved(place, place.careful)
 
 
-def test_the_fast_path_takes_the_common_shapes() -> None:
-    shapes = [
-        VALID,
-        {**VALID, "conf": 0.25, "is_group": True},
-        {k: v for k, v in VALID.items() if k != "area"},  # area from the polygons
-        {"image_id": 2, "label_set_id": 5},
-        {"image_id": 2, "label_set_id": 5, "category_id": None, "bbox": [0, 0, H, W]},
-    ]
-    for item in shapes:
-        fast, careful = agree(item)
-        assert fast is not None and fast == careful
+def test_both_paths_take_the_common_shapes_alike(place: Place) -> None:
+    base = valid(place)
+    agree(place, [
+        base,
+        {**base, "conf": 0.25, "is_group": True},
+        {k: v for k, v in base.items() if k != "area"},  # area from the polygons
+        {"image_id": place.image},
+        {"image_id": place.image, "category_id": None, "bbox": [0, 0, W, H]},
+        {"image_id": place.image, "category_id": place.keypoint_category,
+         "keypoints": [1, 2, 2, 3, 4, 1]},
+        {**base, "segmentation": {"size": [H, W], "counts": [W * H]}, "area": None},
+        {**base, "compare_result": {"iou": 0.5}},
+    ])  # fmt: skip
 
 
 @pytest.mark.parametrize("field", FIELDS)
-def test_the_fast_path_never_accepts_what_the_checks_refuse(field: str) -> None:
-    for value in ODD_VALUES:
-        agree({**VALID, field: value})
-    agree({k: v for k, v in VALID.items() if k != field})
+def test_both_paths_accept_and_refuse_the_same_values_of_each_field(
+    place: Place, field: str
+) -> None:
+    base = valid(place)
+    agree(place, [{**base, field: value} for value in ODD_VALUES])
+    agree(place, [{k: v for k, v in base.items() if k != field}])
 
 
-def test_the_fast_path_agrees_on_random_annotations() -> None:
+def test_an_image_id_of_true_is_not_taken_for_1(place: Place) -> None:
+    dataset = place.person.http.get(f"/images/{place.image}").json()["dataset_id"]
+    for image_id in (True, 1.0, [place.image]):
+        item = {**valid(place), "image_id": image_id}
+        response = post(place, f"/datasets/{dataset}/annotations", body([item], place.bulk))
+        assert response.status_code == 422, response.text
+        fields = [e["field"] for e in response.json()["error"]["details"]["errors"]]
+        assert fields == ["image_id"], (image_id, response.text)
+
+
+def test_both_paths_agree_on_random_annotations(place: Place) -> None:
     rng = random.Random(7)
-    for _ in range(3000):
-        item = dict(VALID)
+    items: list[Any] = []
+    for _ in range(300):
+        item = valid(place)
         for field in rng.sample(FIELDS, rng.randint(1, 3)):
             item[field] = rng.choice(ODD_VALUES)
-        agree(item)
-    for item in (7, "x", None, [VALID], {**VALID, "segmentation": [[1.0] * 5 + [NAN]]}):
-        agree(item)
-
-
-def test_the_typed_path_takes_other_valid_shapes_through_the_checks() -> None:
-    with_keypoints = {"image_id": 1, "label_set_id": 5, "category_id": 11,
-                      "keypoints": [1, 2, 2, 3, 4, 1]}  # fmt: skip
-    rle = {**VALID, "segmentation": {"size": [H, W], "counts": [W * H]}, "area": None}
-    for item in (with_keypoints, rle, {**VALID, "compare_result": {"iou": 0.5}}):
-        fast, careful = agree(item)
-        assert fast is None and careful is not None, item
-
-
-def test_image_ids_are_collected_without_taking_true_for_1() -> None:
-    items = [{"image_id": True}, {"image_id": 1}, {"image_id": 1.0}, {"image_id": [1]}, 7]
-    assert annotations._ints(items, "image_id") == [1]
+        items.append(item)
+    agree(place, items)
+    agree(place, [7, "x", None, [valid(place)]])
 
 
 @pytest.mark.parametrize("chunk", [7, 20, 1 << 20])  # keys across reads, or not

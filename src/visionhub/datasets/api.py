@@ -19,11 +19,10 @@ from visionhub.accounts.schemas import MemberIn, MemberOut
 from visionhub.core.errors import ApiError, Invalid
 from visionhub.core.pagination import Page, PageResult, paginate
 from visionhub.core.text import parse_json
-from visionhub.datasets import access
+from visionhub.datasets import access, shape
 from visionhub.datasets.models import Annotation, Category, LabelSet
 from visionhub.datasets.schemas import (
     AnnotationOut,
-    AnnotationsIn,
     AnnotationsOut,
     AttachIn,
     AttachOut,
@@ -302,7 +301,7 @@ def flag_image(request: HttpRequest, image_id: int, body: FlagIn) -> Any:
 ANNOTATIONS_BODY = {
     "requestBody": {
         "required": True,
-        "content": {"application/json": {"schema": AnnotationsIn.model_json_schema()}},
+        "content": {"application/json": {"schema": shape.BODY_SCHEMA}},
     }
 }
 

@@ -33,7 +33,7 @@ from django.db.models import QuerySet
 from visionhub.core import db
 from visionhub.core.errors import ApiError, Conflict, Invalid, NotFound
 from visionhub.core.text import check_json_values
-from visionhub.datasets import sql
+from visionhub.datasets import shape, sql
 from visionhub.datasets.models import (
     Annotation,
     AnnotationCount,
@@ -49,31 +49,9 @@ from visionhub.storage.factory import get_store
 MAX_PER_REQUEST = 100_000
 
 
-# What an annotation may carry, each with its type test and default.
-def _is_int(value: Any) -> bool:
-    """An integer a bigint column holds."""
-    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-FIELDS: dict[str, tuple[Any, Any, str]] = {
-    "image_id": (lambda v: v is None or _is_int(v), None, "an integer"),
-    "label_set_id": (_is_int, None, "an integer"),
-    "category_id": (lambda v: v is None or _is_int(v), None, "an integer or null"),
-    "conf": (_is_number, 1.0, "a number"),
-    "is_group": (lambda v: isinstance(v, bool), False, "true or false"),
-    "bbox": (lambda v: v is None or isinstance(v, list), None, "a list"),
-    "area": (lambda v: v is None or _is_number(v), None, "a number"),
-    "segmentation": (lambda v: True, None, ""),
-    "keypoints": (lambda v: v is None or isinstance(v, list), None, "a list"),
-    "caption": (lambda v: isinstance(v, str), "", "a string"),
-    "confirm_type": (_is_int, 0, "an integer"),
-    "compare_result": (lambda v: v is None or isinstance(v, dict), None, "an object"),
-    "matched_gt_id": (lambda v: v is None or _is_int(v), None, "an integer"),
-}
+# The shape of an annotation, its checks and its typed struct: ``datasets/shape.py``.
+FIELDS = shape.CHECKS
+_is_int = shape.is_int
 
 
 @dataclass
@@ -152,7 +130,7 @@ def _dump(value: Any) -> str | None:
         return json.dumps(value, separators=(",", ":"))
 
 
-DEFAULTS = {key: default for key, (_, default, _) in FIELDS.items()}
+DEFAULTS = shape.DEFAULTS
 
 
 def _typed(item: Any) -> tuple[list[tuple[str, str]], dict[str, Any]]:
@@ -166,8 +144,7 @@ def _typed(item: Any) -> tuple[list[tuple[str, str]], dict[str, Any]]:
             errors.append((key, "unknown field"))
         elif not rule[0](value):
             errors.append((key, f"{key} must be {rule[2]}"))
-    if "label_set_id" not in item:
-        errors.append(("label_set_id", "label_set_id is required"))
+    errors.extend((name, f"{name} is required") for name in shape.REQUIRED if name not in item)
     return errors, {**DEFAULTS, **item}
 
 
@@ -239,56 +216,34 @@ def _check(
 
 # --- the typed path of JSON bodies ------------------------------------------------------------
 #
-# A bulk body is decoded by msgspec straight into ``_Item`` structs: the types are checked in C
+# A bulk body is decoded by msgspec straight into ``shape.Item`` structs: the types are checked in C
 # while decoding, and the geometry columns stay as the raw JSON text they arrived as
 # (``msgspec.Raw``), so a polygon is never built as Python lists only to be encoded again for
 # its column. Whatever this path doubts (a body msgspec refuses, an RLE mask, keypoints…) goes
 # to ``_check``, which names every violation; both accept exactly the same annotations with
 # the same rows (``tests/datasets/test_bulk_paths.py`` holds them together).
 
-_BigInt = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
-_NULL = msgspec.Raw(b"null")
+_NULL = shape.NULL
 
 
-class _Item(msgspec.Struct, forbid_unknown_fields=True, gc=False):
-    """One annotation of a bulk body, its types checked (``FIELDS`` says the same)."""
-
-    label_set_id: _BigInt
-    image_id: _BigInt | None = None
-    category_id: _BigInt | None = None
-    conf: float = 1.0
-    is_group: bool = False
-    bbox: list[float] | None = None
-    area: float | None = None
-    segmentation: msgspec.Raw = _NULL
-    keypoints: msgspec.Raw = _NULL
-    caption: str = ""
-    confirm_type: _BigInt = 0
-    compare_result: msgspec.Raw = _NULL
-    matched_gt_id: _BigInt | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """The annotation as ``orjson`` would have decoded it, for ``_check``."""
-        item = msgspec.structs.asdict(self)
-        for name in ("segmentation", "keypoints", "compare_result"):
-            try:
-                item[name] = orjson.loads(bytes(item[name]))
-            except orjson.JSONDecodeError:  # a number past 64 bits: what decode_body says
-                raise ApiError("invalid_json", "the request body is not valid JSON") from None
-        return item
+def _as_dict(item: Any) -> dict[str, Any]:
+    """A decoded ``shape.Item`` as ``orjson`` would have decoded it, for ``_check``."""
+    fields = msgspec.structs.asdict(item)
+    for name in shape.RAW_FIELDS:
+        try:
+            fields[name] = orjson.loads(bytes(fields[name]))
+        except orjson.JSONDecodeError:  # a number past 64 bits: what decode_body says
+            raise ApiError("invalid_json", "the request body is not valid JSON") from None
+    return fields
 
 
-class _Body(msgspec.Struct, gc=False):
-    annotations: list[_Item]
-
-
-_BODY = msgspec.json.Decoder(_Body)
+_BODY = msgspec.json.Decoder(shape.Body)
 # Every number msgspec decodes is finite: it refuses a literal past the float range.
 _POLYGONS = msgspec.json.Decoder(list[Annotated[list[float], msgspec.Meta(min_length=6)]])
 _BLANKS = b" \t\n\r"
 
 
-def _typed_row(item: _Item, ctx: _Context) -> tuple[Any, ...] | None:
+def _typed_row(item: Any, ctx: _Context) -> tuple[Any, ...] | None:
     """The row of ``item`` if it is valid and of a shape this path knows (polygons or no
     segmentation, no keypoints, no comparison), else None: ``_check`` then decides."""
     image_id = item.image_id
@@ -342,7 +297,7 @@ def _typed_row(item: _Item, ctx: _Context) -> tuple[Any, ...] | None:
 
 
 def _typed_rows(
-    dataset: Dataset, items: list[_Item]
+    dataset: Dataset, items: list[Any]
 ) -> tuple[list[tuple[Any, ...]], _Context] | None:
     """``_validate`` for decoded structs, or None if any annotation is not valid: the careful
     path then answers, in the words it would use for the plain JSON (``[1.5, 2, 3, 4]``, not
@@ -355,7 +310,7 @@ def _typed_rows(
     for item in items:
         row = _typed_row(item, ctx)
         if row is None:
-            _, row = _check(item.as_dict(), None, ctx)
+            _, row = _check(_as_dict(item), None, ctx)
             if row is None:
                 return None
         rows.append(row)
@@ -379,7 +334,7 @@ def decode_body(body: bytes) -> list[Any]:
 def validate(
     dataset: Dataset, items: Sequence[Any], *, image: Image | None = None
 ) -> list[tuple[Any, ...]]:
-    """The insert rows for ``items`` (decoded JSON: see ``schemas.AnnotationIn``), or
+    """The insert rows for ``items`` (decoded JSON: see ``datasets/shape.py``), or
     ``invalid_annotations`` listing every violation, type errors included."""
     return _validate(dataset, items, image)[0]
 
