@@ -128,10 +128,13 @@ def test_the_csv_streams_the_chosen_json_columns(
         params={
             "benchmark_id": world.benchmark["id"],
             "columns": "machine.cpu.count, result.score",
+            "sort_by": "-result.score",
         },
     )
     assert response.headers["Content-Type"] == "text/csv"
     rows = list(csv.DictReader(io.StringIO(response.text)))
+    scores = [float(row["result.score"]) for row in rows]
+    assert scores == sorted(scores, reverse=True)  # the table's order
     by_id = {world.results[s]: s for s in world.results}
     assert {row["id"] for row in rows} >= set(by_id)
     for row in rows:

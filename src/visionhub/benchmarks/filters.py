@@ -436,6 +436,21 @@ def json_sort_key(text: str, descending: bool) -> SortKey:
     return SortKey(f"json.{'.'.join(path)}", columns, descending, path=path)
 
 
+def ordered_results(
+    qs: QuerySet[BenchmarkResult], *, sort_by: str | None
+) -> QuerySet[BenchmarkResult]:
+    """All of ``qs`` in the order of ``page_results`` as one query, for streamed exports (a
+    page is read kind by kind instead, so that each kind's part is an index seek)."""
+    if not sort_by:
+        return qs.order_by(*DEFAULT_ORDER)
+    sort = parse_sort(sort_by)
+    way = "-" if sort.descending else ""
+    keys = sort_keys(sort, float_numbers=connection.vendor == "sqlite")
+    return qs.annotate(**keys).order_by(
+        SORT_FIELDS[0], *(f"{way}{name}" for name in (*SORT_FIELDS[1:], "id"))
+    )
+
+
 def page_results(
     qs: QuerySet[BenchmarkResult], *, sort_by: str | None, cursor: str | None, limit: int
 ) -> PageResult[BenchmarkResult]:

@@ -24,7 +24,7 @@ from pydantic import ValidationError
 
 from visionhub.accounts.models import User
 from visionhub.benchmarks import access, services
-from visionhub.benchmarks.filters import DEFAULT_ORDER, filter_results, page_results, parse_path
+from visionhub.benchmarks.filters import filter_results, ordered_results, page_results, parse_path
 from visionhub.benchmarks.models import BenchmarkResult, Status, Tag
 from visionhub.benchmarks.schemas import ResultQueryIn
 from visionhub.core.errors import ApiError, Conflict, Invalid
@@ -198,11 +198,11 @@ def _csv_lines(
 
 @require_GET
 def result_csv(request: HttpRequest) -> StreamingHttpResponse:
-    """Every result the filters select (newest first), with the chosen json columns, streamed
-    in chunks: the export never holds all results in memory."""
-    _, qs = _filtered(signed_in_user(request), request.GET)
+    """Every result the filters select, in the table's order, with the chosen json columns,
+    streamed in chunks: the export never holds all results in memory."""
+    query, qs = _filtered(signed_in_user(request), request.GET)
     columns = _columns(request.GET)
-    rows = qs.order_by(*DEFAULT_ORDER).iterator(chunk_size=CSV_CHUNK)
+    rows = ordered_results(qs, sort_by=query.sort_by).iterator(chunk_size=CSV_CHUNK)
     response = StreamingHttpResponse(_csv_lines(rows, columns), content_type="text/csv")
     response["Content-Disposition"] = 'attachment; filename="benchmark-results.csv"'
     return response
