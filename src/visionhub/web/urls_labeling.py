@@ -11,6 +11,7 @@ IMAGE = f"{T}/images/<int:task_image_id>"
 
 urlpatterns: list[URLPattern] = [
     path("", v.project_list, name="label-projects"),
+    path("new/", v.project_create, name="label-project-create"),
     path("projects/<int:project_id>/", v.project_detail, name="label-project"),
     path("projects/<int:project_id>/init/", v.project_init, name="label-project-init"),
     path("projects/<int:project_id>/qa/", v.project_qa, name="label-project-qa"),

@@ -19,10 +19,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonRes
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from pydantic import ValidationError
 
 from visionhub.core.errors import ApiError, Invalid
+from visionhub.datasets import access as dataset_access
 from visionhub.datasets.models import Category
 from visionhub.datasets.services.decode import content_type
 from visionhub.labeling import access, permissions, queries
@@ -58,6 +59,43 @@ def project_list(request: HttpRequest) -> HttpResponse:
     found = queries.projects_with_details(access.visible_projects(user))
     page = keyset_page(request, found, order_by=("-id",))
     return render(request, "web/labeling/projects.html", {"page": page, "statuses": STATUSES})
+
+
+@require_http_methods(["GET", "POST"])
+def project_create(request: HttpRequest) -> HttpResponse:
+    """A new project over datasets the person may change (the same rules as the API)."""
+    user = signed_in_user(request)
+    require(permissions.can_create_project(user), "can_create_project")
+    form = request.POST
+    if request.method == "POST":
+        try:
+            datasets = [
+                dataset_access.get_dataset_for(user, _int(pk, "datasets"), write=True)
+                for pk in form.getlist("datasets")
+            ]
+            project = projects.create_project(
+                user,
+                name=form.get("name", ""),
+                datasets=datasets,
+                managers=users_named(_words(form.get("managers", "")), field="managers"),
+                categories=_words(form.get("categories", "")),
+                description=form.get("description", ""),
+                pre_label=form.get("pre_label", ""),
+            )
+        except ApiError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, "Project created: initialise it to split it into tasks")
+            return _back(request, "web:label-project", project.pk)
+    choices = list(
+        dataset_access.readable_datasets(user).select_related("owner").order_by("-id")[:200]
+    )
+    context = {"datasets": choices, "form": form, "chosen": form.getlist("datasets")}
+    return render(request, "web/labeling/create.html", context)
+
+
+def _words(text: str) -> list[str]:
+    return [w.strip() for w in text.replace(",", " ").split() if w.strip()]
 
 
 @require_GET
