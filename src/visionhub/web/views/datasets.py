@@ -14,7 +14,7 @@ from visionhub.accounts import sharing
 from visionhub.accounts.sharing import Level
 from visionhub.core.errors import ApiError
 from visionhub.datasets import access
-from visionhub.datasets.models import Dataset, LabelSet
+from visionhub.datasets.models import LabelSet
 from visionhub.datasets.services import datasets as dataset_service
 from visionhub.datasets.services import stats as stats_service
 from visionhub.web.charts import bar_chart
@@ -127,13 +127,6 @@ def member_remove(request: HttpRequest, dataset_id: int) -> HttpResponse:
     sharing.remove_member(dataset, username)
     messages.success(request, f"{username} no longer has access.")
     return HttpResponseRedirect(reverse("web:dataset-members", args=[dataset.pk]))
-
-
-def breadcrumbs(dataset: Dataset) -> list[tuple[str, str]]:
-    return [
-        ("Datasets", reverse("web:datasets")),
-        (dataset.display_name or dataset.name, reverse("web:dataset", args=[dataset.pk])),
-    ]
 
 
 def dataset_stats(request: HttpRequest, dataset_id: int) -> HttpResponse:
