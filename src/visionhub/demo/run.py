@@ -313,6 +313,9 @@ def _run(stack: Stack, *, serve: bool, workers: int) -> int:
     if serve:
         console.print()
         console.print(f"[bold]VisionHub is running[/] at {stack.url}")
+        console.print(
+            f"  web UI   : {stack.url}/  (sign in as {ADMIN} / {ADMIN_PASSWORD})", soft_wrap=True
+        )
         console.print(f"  API docs : {stack.url}/api/v1/docs")
         console.print(f"  admin    : {stack.url}/admin/  (login {ADMIN} / {ADMIN_PASSWORD})")
         # soft_wrap keeps the line whole, so that it can be pasted into a shell
