@@ -67,5 +67,8 @@ demo: $(DEMO_STAMP) ## The whole product end to end on the embedded default (a f
 bench: $(STAMP) ## Run the benchmark scripts (needs PostgreSQL)
 	@for script in benchmarks/bench_*.py; do echo "=== $$script"; $(BIN)/python $$script || exit 1; done
 
+screenshots: $(STAMP) ## Photograph the main pages of the demo's data into docs/screenshots/ (a browser test)
+	VISIONHUB_SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest tests/web/test_screenshots.py -p no:xdist -q
+
 clean: ## Remove the virtual environment and caches
 	rm -rf $(VENV) .mypy_cache .ruff_cache build src/*.egg-info
