@@ -450,6 +450,6 @@ def test_the_openapi_document_has_the_seed_property_names(anonymous: Any) -> Non
     document = anonymous.get("/openapi.json").json()
     paths = set(document["paths"])
     assert {"/api/v1/benchmark-results", "/api/v1/submits/{submit_id}/approve"} <= paths
-    result = document["components"]["schemas"]["ResultOut"]["properties"]
+    result = document["components"]["schemas"]["benchmarks.ResultOut"]["properties"]
     assert {"json", "benchmark_id", "flavor_id", "tags_ids", "execution_datetime"} <= set(result)
     assert "json_schema" in document["components"]["schemas"]["BenchmarkOut"]["properties"]

@@ -9,13 +9,14 @@ from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db import DatabaseError, DataError, OperationalError, connection
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.multipartparser import MultiPartParserError
-from ninja import NinjaAPI, Schema, Status
+from ninja import Schema, Status
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from visionhub import __version__
 from visionhub.accounts.api import router as accounts_router
 from visionhub.accounts.auth import bearer
+from visionhub.api.openapi import VisionHubAPI
 from visionhub.benchmarks.api import router as benchmarks_router
 from visionhub.core.errors import ApiError
 from visionhub.datasets.api import router as datasets_router
@@ -28,7 +29,7 @@ from visionhub.vault.api import router as vault_router
 
 log = logging.getLogger(__name__)
 
-api = NinjaAPI(
+api = VisionHubAPI(
     title="VisionHub API",
     version="1",
     description="Datasets, model registry, distributed classification and benchmarks.",
