@@ -192,3 +192,16 @@ def lie(liar: Person, deployment: str, count: int) -> int:
     answer = liar.http.post("/worker/results", json={"results": results})
     assert answer.status_code == 200, answer.text
     return sum(r["status"] == "accepted" for r in answer.json()["results"])
+
+
+def test_synchronous_predict_answers_the_boxes_and_masks(
+    alice: Person, worker: Person, start_worker: Any
+) -> None:
+    deployment = deploy_detector(alice, "boxes", task="segmentation")
+    process = start_worker(worker.token, "--deployment", deployment.name, "--max-jobs", "1")
+    answer = alice.client.predict(deployment.name, rectangle_image(96, 48, BOXES[0]), timeout=60)
+    assert process.wait() == 0, process.log()
+    assert answer["status"] == "completed", answer
+    [found] = answer["result"]["detections"]
+    assert found["box"] == pytest.approx(list(BOXES[0]), abs=3.0)
+    assert rle_decode(found["mask"]).any()
