@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Query, Router, Status
 
 from visionhub.accounts.auth import current_user
-from visionhub.benchmarks import access, services
+from visionhub.benchmarks import access, browse, services
 from visionhub.benchmarks.filters import filter_results, page_results
 from visionhub.benchmarks.listing import (
     BENCHMARK_SORTS,
@@ -23,7 +22,6 @@ from visionhub.benchmarks.listing import (
     SearchParams,
     listing,
     refuse_unknown_params,
-    submits_of_type,
 )
 from visionhub.benchmarks.models import (
     Benchmark,
@@ -69,10 +67,6 @@ from visionhub.core.pagination import Page, PageResult, paginate
 router = Router(tags=["benchmarks"])
 
 
-def _status(qs: QuerySet[Any], status: str | None) -> QuerySet[Any]:
-    return qs if status is None else qs.filter(status=status)
-
-
 # --- benchmarks ---------------------------------------------------------------------------------
 
 
@@ -102,11 +96,9 @@ def list_benchmarks(
     docker_tag: str | None = None,
     status: str | None = None,
 ) -> PageResult[Any]:
-    qs = _status(access.visible_benchmarks(current_user(request)), status)
-    if docker_image is not None:
-        qs = qs.filter(docker_image=docker_image)
-    if docker_tag is not None:
-        qs = qs.filter(docker_tag=docker_tag)
+    qs = browse.benchmarks(
+        current_user(request), docker_image=docker_image, docker_tag=docker_tag, status=status
+    )
     return listing(qs, q, BENCHMARK_SORTS, BENCHMARK_ORDER)
 
 
@@ -167,11 +159,7 @@ def list_sites(
     address: str | None = None,
     status: str | None = None,
 ) -> PageResult[Any]:
-    qs = _status(access.visible_sites(current_user(request)), status)
-    if name is not None:
-        qs = qs.filter(name=name)
-    if address is not None:
-        qs = qs.filter(address=address)
+    qs = browse.sites(current_user(request), name=name, address=address, status=status)
     return listing(qs, q, SITE_SORTS, ("name", "id"))
 
 
@@ -228,11 +216,7 @@ def list_flavors(
     name: str | None = None,
     status: str | None = None,
 ) -> PageResult[Any]:
-    qs = _status(access.visible_flavors(current_user(request)), status)
-    if site_id is not None:
-        qs = qs.filter(site_id=site_id)
-    if name is not None:
-        qs = qs.filter(name=name)
+    qs = browse.flavors(current_user(request), site_id=site_id, name=name, status=status)
     return listing(qs, q, FLAVOR_SORTS, ("name", "id"))
 
 
@@ -277,7 +261,7 @@ def create_tag(request: HttpRequest, body: TagIn) -> Status[Tag]:
 def list_tags(
     request: HttpRequest, q: Query[ListParams], name: str | None = None
 ) -> PageResult[Any]:
-    qs = Tag.objects.all() if name is None else Tag.objects.filter(name=name)
+    qs = browse.tags(name=name)
     return listing(qs, q, TAG_SORTS, ("name",))
 
 
@@ -411,7 +395,7 @@ NEWEST = ("-upload_datetime", "-id")
 def list_claims(
     request: HttpRequest, q: Query[ListParams], status: str | None = None
 ) -> PageResult[Any]:
-    qs = _status(access.visible_claims(current_user(request)), status)
+    qs = browse.claims(current_user(request), status=status)
     return listing(qs, q, CLAIM_SORTS, NEWEST)
 
 
@@ -427,9 +411,7 @@ def list_submits(
     status: str | None = None,
     resource_type: str | None = None,
 ) -> PageResult[Any]:
-    qs = _status(access.visible_submits(current_user(request)), status)
-    if resource_type is not None:
-        qs = submits_of_type(qs, resource_type)
+    qs = browse.submits(current_user(request), status=status, resource_type=resource_type)
     return listing(qs, q, SUBMIT_SORTS, NEWEST)
 
 

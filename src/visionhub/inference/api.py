@@ -19,8 +19,8 @@ from visionhub.core.errors import Invalid
 from visionhub.core.pagination import Page, PageResult, paginate
 from visionhub.datasets.access import get_dataset_by_name_for, get_dataset_for, get_image_for
 from visionhub.datasets.models import Dataset
-from visionhub.inference import services
-from visionhub.inference.access import get_classification_for, visible_classifications
+from visionhub.inference import browse, services
+from visionhub.inference.access import get_classification_for
 from visionhub.inference.models import ClassificationRequest
 from visionhub.inference.runs_api import router as runs_router
 from visionhub.inference.schemas import (
@@ -143,16 +143,9 @@ def list_classifications(
     cursor: str | None = None,
 ) -> PageResult[ClassificationRequest]:
     """The caller's requests (staff: everyone's; ``submitter=me`` for one's own), newest first."""
-    user = current_user(request)
-    qs = services.list_classifications(visible_classifications(user), status=status)
-    if deployment is not None:
-        qs = qs.filter(deployment__name=deployment)
-    if submitter is not None:
-        qs = (
-            qs.filter(submitter=user)
-            if submitter == "me"
-            else qs.filter(submitter__username=submitter)
-        )
+    qs = browse.classifications(
+        current_user(request), deployment=deployment, status=status, submitter=submitter
+    )
     return paginate(qs, order_by=("-id",), cursor=cursor, limit=limit)
 
 

@@ -22,7 +22,7 @@ from visionhub.accounts.schemas import MemberIn, MemberOut
 from visionhub.core.errors import Invalid, NotFound
 from visionhub.core.pagination import Page, PageResult, paginate
 from visionhub.core.text import parse_json
-from visionhub.registry import access, bundles, lineage
+from visionhub.registry import access, browse, bundles, lineage
 from visionhub.registry.models import (
     BuildVersion,
     Deployment,
@@ -418,11 +418,7 @@ def list_trainings(
     request: HttpRequest, state: str | None = None, limit: int = 100, cursor: str | None = None
 ) -> PageResult[Any]:
     """Newest first; ``state`` filters (WAITING, RUNNING, …)."""
-    qs = access.visible_trainings(current_user(request)).select_related(
-        "owner", "project", "build_version"
-    )
-    if state:
-        qs = qs.filter(state=state.upper())
+    qs = browse.trainings(current_user(request), state=state)
     return paginate(qs, order_by=("-id",), cursor=cursor, limit=limit)
 
 
