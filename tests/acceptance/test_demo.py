@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sqlite3
@@ -59,8 +60,16 @@ def test_the_demo_learns_and_classifies_every_test_image_once(tmp_path: Path) ->
             " JOIN datasets_labelset l ON l.id = a.label_set_id"
             " WHERE l.name = 'pred' AND l.kind = 'Pred'"
         ).fetchone()[0]
+        evaluations = db.execute(
+            "SELECT status, metrics FROM evaluation_evaluation WHERE iou_type = 'classification'"
+        ).fetchall()
     finally:
         db.close()
+    # The accuracy line and the confusion matrix are the server's evaluation of the predictions.
+    assert len(evaluations) == 1 and evaluations[0][0] == "done"
+    evaluated = json.loads(evaluations[0][1])
+    assert f"{evaluated['accuracy']:.3f}" == match.group(1)
+    assert sum(map(sum, evaluated["confusion_matrix"]["counts"])) == 449
     assert test_images == 449
     assert len(per_image) == test_images
     assert all(count == 1 for _, count in per_image)

@@ -278,6 +278,16 @@ def _run(stack: Stack, *, serve: bool, workers: int) -> int:
         json={"deployment": DEPLOYMENT, "dataset": "digits-test", "label_set_name": "pred"},
     )
 
+    _step("evaluating the predictions against the ground truth, on the server")
+    test_id = int(client.dataset("digits-test")["id"])
+    started_eval = client.evaluations.create(
+        test_id, gt="gt", pred=saved["name"], iou_type="classification"
+    )
+    evaluation = client.evaluations.wait(int(started_eval["id"]), timeout=600)
+    if evaluation["status"] != "done":
+        console.print(f"[red]evaluation failed[/]: {evaluation['error']}")
+        return 1
+
     truth = np.array([test_truth[i] for i in image_ids])
     predicted = np.array(
         [
@@ -285,7 +295,6 @@ def _run(stack: Stack, *, serve: bool, workers: int) -> int:
             for i in image_ids
         ]
     )
-    accuracy = float((truth == predicted).mean())
     failed = int((predicted < 0).sum())
     throughput = len(image_ids) / elapsed
     latencies = sorted(
@@ -298,9 +307,8 @@ def _run(stack: Stack, *, serve: bool, workers: int) -> int:
     )
 
     _print_summary(
-        truth,
-        predicted,
-        accuracy=accuracy,
+        evaluation,
+        images=len(image_ids),
         throughput=throughput,
         failed=failed,
         saved=saved,
@@ -365,22 +373,26 @@ def _relabel_mistakes(
 
 
 def _print_summary(
-    truth: np.ndarray,
-    predicted: np.ndarray,
+    evaluation: dict[str, Any],
     *,
-    accuracy: float,
+    images: int,
     throughput: float,
     failed: int,
     saved: dict[str, Any],
     lineage: dict[str, Any],
     metrics: dict[str, float],
 ) -> None:
-    table = Table(title="confusion matrix (rows: truth, columns: predicted)", show_lines=False)
+    # Both figures come from the server's evaluation of the saved label set (docs/evaluation.md).
+    evaluated = evaluation["metrics"]
+    confusion = evaluated["confusion_matrix"]
+    table = Table(
+        title=f"confusion matrix of evaluation {evaluation['id']} (rows: truth, columns: predicted)",
+        show_lines=False,
+    )
     table.add_column("")
-    for label in digits.CLASSES:
+    for label in confusion["labels"]:
         table.add_column(label, justify="right")
-    for t, label in enumerate(digits.CLASSES):
-        row = [int(((truth == t) & (predicted == p)).sum()) for p in range(len(digits.CLASSES))]
+    for t, (label, row) in enumerate(zip(confusion["labels"], confusion["counts"], strict=False)):
         table.add_row(
             label,
             *[f"[bold]{n}[/]" if i == t else (str(n) if n else "·") for i, n in enumerate(row)],
@@ -391,10 +403,10 @@ def _print_summary(
         f"predictions saved as label set {saved['name']!r} ({saved['annotations']} annotations)"
     )
     console.print(f"lineage: {_lineage_line(lineage)}")
-    console.print(f"images: {len(truth)}, failed: {failed}")
+    console.print(f"images: {images}, failed: {failed}")
     console.print(f"throughput: {throughput:.1f} images/s")
     # The one line scripts and tests read.
-    print(f"accuracy: {accuracy:.3f}", flush=True)
+    print(f"accuracy: {evaluated['accuracy']:.3f}", flush=True)
 
 
 def _lineage_line(lineage: dict[str, Any]) -> str:

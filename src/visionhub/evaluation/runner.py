@@ -182,29 +182,40 @@ def _write_errors(
     CategoryErrors.objects.filter(evaluation=evaluation).delete()
     writeback.clear_compare_counts(evaluation.dataset_id, key)
     for n, spill in enumerate(spills):
-        data = np.load(spill)
+        with np.load(spill) as stored:
+            data = {name: stored[name] for name in stored.files}
         dt_codes, gt_codes = seed.results_at_levels(
             levels, data["dt_conf"], data["dt_gt"] >= 0, data["gt_conf"]
         )
-        annotation_rows: list[tuple[int, str | None, int | None]] = []
-        for i, ann_id in enumerate(data["dt_ids"].tolist()):
-            result = {
-                str(lv.level): seed.CODE_NAMES[int(dt_codes[r, i])]
-                for r, lv in reached
-                if dt_codes[r, i]
-            }
-            m = int(data["dt_gt"][i])
-            annotation_rows.append((ann_id, orjson.dumps(result).decode(), m if m >= 0 else None))
-        crowd = data["gt_crowd"]
-        for i, ann_id in enumerate(data["gt_ids"].tolist()):
-            if crowd[i]:
-                annotation_rows.append((ann_id, None, None))
-                continue
-            result = {str(lv.level): seed.CODE_NAMES[int(gt_codes[r, i])] for r, lv in reached}
-            annotation_rows.append((ann_id, orjson.dumps(result).decode(), None))
-        writeback.write_annotation_results(annotation_rows)
+        matched = data["dt_gt"].tolist()
+        dt_json = _results_json(dt_codes, reached)
+        gt_json = _results_json(gt_codes, reached)
+        rows: list[tuple[int, str | None, int | None]] = [
+            (ann_id, text, m if m >= 0 else None)
+            for ann_id, text, m in zip(data["dt_ids"].tolist(), dt_json, matched, strict=True)
+        ]
+        crowd = data["gt_crowd"].tolist()
+        rows += [
+            (ann_id, None if is_crowd else text, None)
+            for ann_id, text, is_crowd in zip(data["gt_ids"].tolist(), gt_json, crowd, strict=True)
+        ]
+        writeback.write_annotation_results(rows)
         _write_counts(evaluation, key, reached, data, dt_codes, gt_codes)
         progress((n + 1) / len(spills))
+
+
+def _results_json(codes: np.ndarray, reached: list[tuple[int, seed.Level]]) -> list[str]:
+    """``compare_result`` texts: one per column of ``codes``, built once per distinct column."""
+    if not codes.shape[1]:
+        return []
+    distinct, inverse = np.unique(codes.T, axis=0, return_inverse=True)
+    texts = [
+        orjson.dumps(
+            {str(level.level): seed.CODE_NAMES[int(column[r])] for r, level in reached if column[r]}
+        ).decode()
+        for column in distinct
+    ]
+    return [texts[i] for i in inverse.reshape(-1).tolist()]
 
 
 def _write_counts(
@@ -233,33 +244,27 @@ def _write_counts(
     fp_img, fn_img = fp.sum(axis=2), fn.sum(axis=2)
     level_ids = [lv.level for _, lv in reached]
     image_list, cat_list = images.tolist(), cats.tolist()
+    eid = evaluation.pk
     image_rows = [
-        ImageErrors(
-            evaluation=evaluation,
-            image_id=image_list[i],
-            level=level_ids[j],
-            num_fp=int(fp_img[j, i]),
-            num_fn=int(fn_img[j, i]),
-        )
+        (eid, image_list[i], level_ids[j], int(fp_img[j, i]), int(fn_img[j, i]))
         for j in range(len(rows))
         for i in range(n_i)
     ]
     present = np.nonzero((fp + fn).sum(axis=0))  # (image, category) pairs with any error
     category_rows = [
-        CategoryErrors(
-            evaluation=evaluation,
-            image_id=image_list[i],
-            category_id=cat_list[c],
-            level=level_ids[j],
-            num_fp=int(fp[j, i, c]),
-            num_fn=int(fn[j, i, c]),
-        )
+        (eid, image_list[i], cat_list[c], level_ids[j], int(fp[j, i, c]), int(fn[j, i, c]))
         for i, c in zip(*present, strict=True)
         for j in range(len(rows))
     ]
     with transaction.atomic():
-        ImageErrors.objects.bulk_create(image_rows, batch_size=2000)
-        CategoryErrors.objects.bulk_create(category_rows, batch_size=2000)
+        writeback.insert_rows(
+            ImageErrors, ("evaluation_id", "image_id", "level", "num_fp", "num_fn"), image_rows
+        )
+        writeback.insert_rows(
+            CategoryErrors,
+            ("evaluation_id", "image_id", "category_id", "level", "num_fp", "num_fn"),
+            category_rows,
+        )
     counts = []
     for i, image_id in enumerate(image_list):
         per_cat_fp: dict[str, dict[str, int]] = {}

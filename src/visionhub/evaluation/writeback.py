@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import connection, transaction
+from django.db.models import Model
 
 from visionhub.core import db
 
@@ -101,3 +103,19 @@ def write_compare_counts(key: str, rows: Sequence[tuple[int, str]]) -> None:
             else:
                 payload = "[" + ",".join(f"[{i},{json.dumps(c)}]" for i, c in part) + "]"
                 cursor.execute(COUNTS_SQLITE, [_sqlite_path(key), payload])
+
+
+def insert_rows(
+    model: type[Model], columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert plain tuples into ``model``'s table (``executemany``: no model objects)."""
+    if not rows:
+        return
+    table = model._meta.db_table
+    sql = (
+        f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 - model metadata only
+        f"VALUES ({', '.join(['%s'] * len(columns))})"
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), ROWS_PER_STATEMENT * 4):
+            cursor.executemany(sql, rows[start : start + ROWS_PER_STATEMENT * 4])
