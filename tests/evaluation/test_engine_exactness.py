@@ -10,8 +10,8 @@ import pytest
 from tests.evaluation.oracle import coco_eval, instances
 from tests.evaluation.synthetic import generate
 
-from visionhub.evaluation.engine.accumulate import summarize
-from visionhub.evaluation.engine.coco import evaluate_in_memory
+from visionhub.evaluation.engine.accumulate import Accumulator, summarize
+from visionhub.evaluation.engine.coco import evaluate_in_memory, match_chunk
 from visionhub.evaluation.engine.params import params_for
 
 CASES = [("bbox", 0), ("bbox", 1), ("segm", 2), ("keypoints", 3)]
@@ -102,3 +102,20 @@ def test_the_generated_sets_hold_what_the_rules_must_handle() -> None:
         isinstance(g["segmentation"], dict) and isinstance(g["segmentation"]["counts"], list)
         for g in masks
     )
+
+
+def test_chunk_by_chunk_accumulation_equals_pycocotools() -> None:
+    """What the task does: images in chunks, each matched and added in image order."""
+    data = generate(7, images=45)
+    oracle = coco_eval(data, "bbox")
+    params = params_for("bbox")
+    gt = instances(data, "bbox", ground_truth=True)
+    dt = instances(data, "bbox", ground_truth=False)
+    acc = Accumulator(params, np.array(sorted(c["id"] for c in data["categories"])))
+    for first in (1, 11, 30):
+        last = {1: 11, 11: 30, 30: 46}[first]
+        g = gt.take((gt.image >= first) & (gt.image < last))
+        d = dt.take((dt.image >= first) & (dt.image < last))
+        acc.add(g, d, match_chunk(g, d, params))
+    stats = summarize(acc.tables(), params)
+    assert np.abs(np.array(stats) - oracle.stats).max() <= 1e-12

@@ -12,6 +12,7 @@ from tests.evaluation.conftest import Imported, import_set
 from tests.evaluation.oracle import coco_eval
 from tests.evaluation.reference import seed_fields
 from tests.evaluation.synthetic import generate
+from tests.helpers import assert_error
 from tests.tasks_support import RunTasks
 
 
@@ -189,3 +190,27 @@ def test_masks_and_keypoints_give_pycocotools_stats(
     stats = state["metrics"]["stats_list"]
     assert len(stats) == (10 if kind == "keypoints" else 12)
     assert np.abs(np.array(stats) - oracle.stats).max() <= 1e-12
+
+
+def test_the_gallery_filters_images_with_fp_or_fn_at_a_precision(
+    alice: Person, box_evaluation: dict[str, Any], boxes: tuple[dict[str, Any], Imported]
+) -> None:
+    data, imported = boxes
+    expected = seed_fields(data)
+    level = next(
+        lv for lv in (50, 40, 60, 30, 70, 20, 80, 10, 90) if expected["levels"][lv] is not None
+    )
+    url = f"/datasets/{imported.dataset_id}/images"
+    for kind in ("fp", "fn"):
+        params = {"errors": kind, "evaluation": box_evaluation["id"], "precision": level / 100}
+        got = {
+            img["id"]
+            for img in alice.http.get(url, params={**params, "limit": 1000}).json()["items"]
+        }
+        want = {
+            imported.images[file_id]
+            for file_id, counts in expected["counts"].items()
+            if counts[kind].get(str(level), 0) > 0
+        }
+        assert got == want and want
+    assert_error(alice.http.get(url, params={"errors": "fp"}), 422, "invalid_filter")

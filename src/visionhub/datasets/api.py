@@ -6,7 +6,7 @@ not make) → one service call → output schema.
 
 from __future__ import annotations
 
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from django.http import HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -202,6 +202,9 @@ class ImageQuery(Schema):
     min_conf: float | None = None
     max_conf: float | None = None
     has_annotations: bool | None = None
+    errors: Literal["fp", "fn"] | None = None
+    evaluation: Id | None = None
+    precision: float | None = None
     limit: int = 100
     cursor: str | None = None
 

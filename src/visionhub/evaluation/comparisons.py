@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from visionhub.core.errors import Invalid, NotFound
-from visionhub.datasets.models import Category
+from visionhub.datasets.models import Category, Dataset
 from visionhub.evaluation.engine.errors import LEVELS
 from visionhub.evaluation.models import CategoryErrors, Evaluation, ImageErrors
 
@@ -47,3 +47,22 @@ def error_rows(
     return CategoryErrors.objects.filter(
         evaluation=evaluation, level=level, category_id=category
     ).select_related("image")
+
+
+def has_errors(
+    dataset: Dataset, evaluation_id: int | None, precision: float | None, errors: str | None
+) -> Exists:
+    """The gallery filter "has FP" (``errors="fp"``) or "has FN" at ``precision`` of an
+    evaluation of ``dataset``: an index probe on ``ImageErrors`` per image."""
+    if evaluation_id is None or precision is None or errors not in ("fp", "fn"):
+        raise Invalid(
+            "invalid_filter",
+            "errors (fp or fn) needs evaluation and precision",
+            details={"errors": errors, "evaluation": evaluation_id, "precision": precision},
+        )
+    evaluation = Evaluation.objects.filter(pk=evaluation_id, dataset=dataset).first()
+    if evaluation is None:
+        raise NotFound("evaluation_not_found", "no such evaluation in this dataset")
+    level = level_of(evaluation, precision)
+    rows = ImageErrors.objects.filter(evaluation=evaluation, level=level, image=OuterRef("pk"))
+    return Exists(rows.filter(**{f"num_{errors}__gt": 0}))

@@ -417,6 +417,10 @@ class ImageFilter:
     min_conf: float | None = None
     max_conf: float | None = None
     has_annotations: bool | None = None
+    # "Has FP / has FN at precision P" of an evaluation (``evaluation.comparisons``).
+    errors: str | None = None
+    evaluation: int | None = None
+    precision: float | None = None
 
 
 def browse(dataset: Dataset, f: ImageFilter) -> QuerySet[Image]:
@@ -457,6 +461,10 @@ def browse(dataset: Dataset, f: ImageFilter) -> QuerySet[Image]:
         images = images.filter(~Exists(matching))
     elif constrained:
         images = images.filter(Exists(matching))
+    if f.errors is not None or f.evaluation is not None:
+        from visionhub.evaluation.comparisons import has_errors
+
+        images = images.filter(has_errors(dataset, f.evaluation, f.precision, f.errors))
     return images
 
 

@@ -54,8 +54,8 @@ class Accumulator:
                 "image": dt.image[rows],
                 "rank": matches.dt_rank.astype(np.int32),
                 "score": dt.score[rows],
-                "tp": np.einsum("atn,t->an", tp, weights).astype(np.uint16),
-                "ig": np.einsum("atn,t->an", ign, weights).astype(np.uint16),
+                "tp": np.einsum("atn,t->na", tp, weights).astype(np.uint16),
+                "ig": np.einsum("atn,t->na", ign, weights).astype(np.uint16),
             }
         )
         k = self.category_index(gt.category)
@@ -91,8 +91,8 @@ class Accumulator:
                 npig = int(self._npig[k, a])
                 if npig == 0:
                     continue
-                tps = ((cols["tp"][a, rows][None, :] >> bits[:, None]) & 1).astype(bool)
-                igs = ((cols["ig"][a, rows][None, :] >> bits[:, None]) & 1).astype(bool)
+                tps = ((cols["tp"][rows, a][None, :] >> bits[:, None]) & 1).astype(bool)
+                igs = ((cols["ig"][rows, a][None, :] >> bits[:, None]) & 1).astype(bool)
                 for m, max_det in enumerate(p.max_dets):
                     keep = cols["rank"][rows] < max_det
                     self._fill(
