@@ -10,6 +10,7 @@ from visionhub.web.views import (
     benchmarks,
     datasets,
     deployments,
+    evaluation,
     gallery,
     home,
     images,
@@ -41,6 +42,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="dataset-member-remove",
     ),
     path("datasets/<int:dataset_id>/stats/", datasets.dataset_stats, name="dataset-stats"),
+    path(
+        "datasets/<int:dataset_id>/evaluations/",
+        evaluation.dataset_evaluations,
+        name="dataset-evaluations",
+    ),
+    path("evaluations/<int:evaluation_id>/", evaluation.evaluation_detail, name="evaluation"),
     path("datasets/<int:dataset_id>/flag/", gallery.flag_images, name="dataset-flag"),
     # images
     path("images/<int:image_id>/", viewer.viewer, name="image"),
