@@ -1,8 +1,8 @@
 """The task workers that ``visionhub serve`` runs beside the API, as child processes.
 
 Each child is ``visionhub tasks worker --parent-pid <server>``: it exits by itself if the
-server disappears. A child that exits while the server runs is started again (with a growing
-pause if it keeps exiting at once); stopping the server stops the children (SIGTERM, then
+server disappears. A child that exits while the server runs is started again (with a pause
+growing to five minutes if it keeps exiting at once); stopping the server stops the children (SIGTERM, then
 SIGKILL after the grace period, after which their task is recovered by the next worker).
 """
 
@@ -16,6 +16,10 @@ import threading
 import time
 
 logger = logging.getLogger(__name__)
+
+# A worker that keeps exiting at once (its database gone, say) is restarted ever more slowly,
+# up to this many seconds apart, so that a broken set-up costs next to no CPU.
+MAX_PAUSE = 300.0
 
 
 class TaskWorkerSupervisor:
@@ -63,8 +67,8 @@ class TaskWorkerSupervisor:
                         child.pid,
                         child.returncode,
                     )
-                    quick = time.monotonic() - started[slot] < 10
-                    pause[slot] = min(pause[slot] * 2, 30.0) if quick else 1.0
+                    quick = time.monotonic() - started[slot] < 60
+                    pause[slot] = min(pause[slot] * 2, MAX_PAUSE) if quick else 1.0
                     self.children[slot] = None
                 if self._stopping.wait(pause[slot]):
                     return
