@@ -34,6 +34,7 @@ def test_the_readme_has_a_tested_tour() -> None:
         "deploy",
         "worker",
         "classify",
+        "evaluate",
         "predict",
     ):
         assert f"visionhub {verb}" in commands
@@ -70,6 +71,7 @@ def test_the_tour_runs(tmp_path: Path) -> None:
     assert labels["tour-images/dark/dark-0.png"] == "dark", output
     assert labels["tour-images/bright/bright-9.png"] == "bright", output
     assert "shades 20 images" in result.stdout
+    assert "accuracy: 0.950" in result.stdout  # the rule gets dark-9.png wrong
     assert "20 done, 0 failed, 0 cancelled, 0 pending, 0 skipped; 10 annotations" in result.stdout
 
 
