@@ -67,6 +67,17 @@ def django_db_setup(
             close_pool = getattr(conn, "close_pool", None)
             if close_pool is not None:
                 close_pool()
+        if connection.vendor == "postgresql":
+            # A process the tests started may not have exited yet (a server's task worker
+            # notices its parent's end on its next poll): end its sessions, or DROP fails.
+            name = connection.settings_dict["NAME"]
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = %s AND pid <> pg_backend_pid()",
+                    [name],
+                )
+            connection.close()
         teardown_databases(config, verbosity=0)
 
 
