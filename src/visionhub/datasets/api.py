@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import IO, Any, Literal
 
+from django.db.models import Model
 from django.http import HttpRequest, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from ninja import File, Form, Query, Router, Schema, Status
@@ -15,11 +16,12 @@ from ninja.files import UploadedFile
 
 from visionhub.accounts import sharing
 from visionhub.accounts.auth import current_user
+from visionhub.accounts.models import User
 from visionhub.accounts.schemas import MemberIn, MemberOut
 from visionhub.core.errors import ApiError, Invalid
 from visionhub.core.pagination import Page, PageResult, paginate
 from visionhub.core.text import parse_json
-from visionhub.datasets import access, shape
+from visionhub.datasets import access, links, shape
 from visionhub.datasets.models import Annotation, Category, LabelSet
 from visionhub.datasets.schemas import (
     AnnotationOut,
@@ -61,8 +63,15 @@ router = Router(tags=["datasets"])
 
 @router.post("/datasets", response={201: DatasetOut})
 def create_dataset(request: HttpRequest, body: DatasetIn) -> Status[Any]:
-    fields = body.model_dump(exclude={"name"})
-    return Status(201, datasets.create_dataset(current_user(request), body.name, **fields))
+    user = current_user(request)
+    fields = body.model_dump(exclude={"name", "model"})
+    fields["model"] = _model(user, body.model)
+    return Status(201, datasets.create_dataset(user, body.name, **fields))
+
+
+def _model(user: User, ref: str | None) -> Model | None:
+    """The model definition a dataset names (seed 003's ``model``): one the caller may read."""
+    return links.resolve_model(user, ref) if ref else None
 
 
 @router.get("/datasets", response=Page[DatasetOut])
@@ -76,7 +85,7 @@ def list_datasets(
     """Datasets the caller may read. ``name`` is looked up in the caller's namespace unless
     written ``owner/name``."""
     found = access.find_datasets(current_user(request), name=name, owner=owner)
-    return paginate(found.select_related("owner"), cursor=cursor, limit=limit)
+    return paginate(found.select_related("owner", "model__owner"), cursor=cursor, limit=limit)
 
 
 @router.get("/datasets/{dataset_id}", response=DatasetOut)
@@ -88,10 +97,12 @@ def get_dataset(request: HttpRequest, dataset_id: int) -> Any:
 def update_dataset(request: HttpRequest, dataset_id: int, body: DatasetPatch) -> Any:
     """Write members may change a dataset; only its owner may change its visibility."""
     owner_only = body.visibility is not None
-    dataset = access.get_dataset_for(
-        current_user(request), dataset_id, write=True, owner=owner_only
-    )
-    return datasets.update_dataset(dataset, **body.model_dump(exclude_unset=True))
+    user = current_user(request)
+    dataset = access.get_dataset_for(user, dataset_id, write=True, owner=owner_only)
+    changes = body.model_dump(exclude_unset=True, exclude={"model"})
+    if "model" in body.model_fields_set:
+        datasets.set_dataset_model(dataset, _model(user, body.model))
+    return datasets.update_dataset(dataset, **changes)
 
 
 @router.delete("/datasets/{dataset_id}", response={204: None})

@@ -63,6 +63,16 @@ class Dataset(models.Model):
     details = models.JSONField(default=dict, blank=True)
     compressed = models.BooleanField(default=False)
     lightweight = models.BooleanField(default=False)
+    # Seed 003: the model definition this dataset trains, and whether its files are kept by
+    # VisionHub (false: a dataset recorded here whose files live elsewhere; uploads refused).
+    model = models.ForeignKey(
+        "registry.ModelDefinition",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="datasets",
+    )
+    stored = models.BooleanField(default=True)
     num_images = models.BigIntegerField(default=0, editable=False)
     next_idx = models.BigIntegerField(
         default=0, editable=False, help_text="The idx the next image gets."

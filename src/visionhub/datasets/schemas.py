@@ -36,9 +36,14 @@ class DatasetIn(Schema):
     details: dict[str, Any] = {}
     compressed: bool = False
     lightweight: bool = False
+    stored: bool = True
+    model: str | None = None
 
 
 class DatasetPatch(Schema):
+    """``model`` names a model definition you may read (``name`` or ``owner/name``); ``""``
+    clears it."""
+
     name: str | None = None
     display_name: str | None = Field(None, max_length=200)
     description: LongText | None = None
@@ -54,6 +59,8 @@ class DatasetPatch(Schema):
     details: dict[str, Any] | None = None
     compressed: bool | None = None
     lightweight: bool | None = None
+    stored: bool | None = None
+    model: str | None = None
     cover_image_id: Id | None = None
 
 
@@ -75,6 +82,8 @@ class DatasetOut(Schema):
     details: dict[str, Any]
     compressed: bool
     lightweight: bool
+    stored: bool
+    model: str | None
     num_images: int
     cover_image_id: int | None
     created_at: datetime
@@ -87,6 +96,12 @@ class DatasetOut(Schema):
     @staticmethod
     def resolve_cover_image_id(obj: Dataset) -> int | None:
         return obj.cover_id
+
+    @staticmethod
+    def resolve_model(obj: Dataset) -> str | None:
+        """The model definition the dataset trains, as ``owner/name``."""
+        model = obj.model
+        return None if model is None else f"{model.owner.username}/{model.name}"
 
 
 class ImageOut(Schema):

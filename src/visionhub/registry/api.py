@@ -28,6 +28,7 @@ from visionhub.registry.models import (
     Deployment,
     ModelDefinition,
     ModelVersion,
+    Project,
     Training,
 )
 from visionhub.registry.schemas import (
@@ -89,6 +90,7 @@ def create_model(request: HttpRequest, body: ModelIn) -> Status[ModelDefinition]
         file_specs=[f.model_dump() for f in body.files] if body.files is not None else None,
         description=body.description,
         output_spec=body.output,
+        data_files=[f.model_dump() for f in body.data_files],
     )
     return Status(201, _model_out(definition))
 
@@ -184,6 +186,8 @@ _PUSH_BODY = {
                         "training": {"type": "integer"},
                         "pretrained": {"type": "string", "description": "NAME:VERSION"},
                         "details": {"type": "string", "description": "a JSON object"},
+                        "compressed": {"type": "boolean"},
+                        "lightweight": {"type": "boolean"},
                     },
                 }
             }
@@ -225,7 +229,16 @@ def _provenance(user: User, fields: Any) -> versions.Provenance:
             provenance.details = parse_json(details)
         except ValueError:
             raise Invalid("invalid_details", "details must be a JSON object") from None
+    provenance.compressed = _form_bool(fields, "compressed")
+    provenance.lightweight = _form_bool(fields, "lightweight")
     return provenance
+
+
+def _form_bool(fields: Any, name: str) -> bool:
+    value = str(fields.get(name, "false")).strip().lower()
+    if value not in ("true", "false", "1", "0"):
+        raise Invalid("invalid_field", f"{name} must be true or false", details={"field": name})
+    return value in ("true", "1")
 
 
 @router.get("/models/{name}/versions", response=Page[VersionOut])
@@ -449,16 +462,30 @@ def delete_training(request: HttpRequest, training_id: str) -> Status[None]:
 # --- deployments ---------------------------------------------------------------------------
 
 
+DEPLOYMENT_RELATED = ("owner", "model_version__definition__owner", "project", "build_version")
+
+
 def _deployment_out(deployment: Deployment) -> Deployment:
-    return Deployment.objects.select_related("owner", "model_version__definition__owner").get(
-        pk=deployment.pk
-    )
+    return Deployment.objects.select_related(*DEPLOYMENT_RELATED).get(pk=deployment.pk)
+
+
+def _project_and_build(
+    user: User, project_name: str | None, tag: str | None
+) -> tuple[Project | None, BuildVersion | None]:
+    """The caller's project and its build ``tag`` named in a deployment's body."""
+    project = access.get_project_for(user, project_name) if project_name else None
+    if not tag:
+        return project, None
+    if project is None:
+        raise Invalid("project_required", "name the project of the build version")
+    return project, access.get_build_version(project, tag)
 
 
 @router.post("/deployments", response={201: DeploymentOut})
 def create_deployment(request: HttpRequest, body: DeploymentIn) -> Status[Deployment]:
     """Route classification requests to ``model``:``version`` (any version you may read)."""
     user = current_user(request)
+    project, build_version = _project_and_build(user, body.project, body.build_version)
     deployment = deployments.create_deployment(
         user,
         name=body.name,
@@ -466,7 +493,9 @@ def create_deployment(request: HttpRequest, body: DeploymentIn) -> Status[Deploy
         replication=body.replication,
         quorum=body.quorum,
         details=body.details,
-        project=access.get_project_for(user, body.project) if body.project else None,
+        project=project,
+        build_version=build_version,
+        notebook=body.notebook,
         match_iou=body.match_iou,
         score_tolerance=body.score_tolerance,
     )
@@ -478,9 +507,7 @@ def list_deployments(
     request: HttpRequest, limit: int = 100, cursor: str | None = None
 ) -> PageResult[Any]:
     """Deployments the caller owns or may use (staff: all)."""
-    qs = access.visible_deployments(current_user(request)).select_related(
-        "owner", "model_version__definition__owner"
-    )
+    qs = access.visible_deployments(current_user(request)).select_related(*DEPLOYMENT_RELATED)
     return paginate(qs, order_by=("id",), cursor=cursor, limit=limit)
 
 
@@ -499,6 +526,7 @@ def update_deployment(request: HttpRequest, name: str, body: DeploymentPatch) ->
         model = body.model or _qualified(deployment.model_version)
         number = body.version if body.version is not None else "latest"
         new_version = access.get_model_version_for(user, model, number)
+    project, build_version = _patched_project(user, deployment, body)
     updated = deployments.update_deployment(
         deployment,
         by=user,
@@ -509,8 +537,29 @@ def update_deployment(request: HttpRequest, name: str, body: DeploymentPatch) ->
         details=body.details,
         match_iou=body.match_iou,
         score_tolerance=body.score_tolerance,
+        project=project,
+        build_version=build_version,
+        notebook=body.notebook,
     )
     return _deployment_out(updated)
+
+
+def _patched_project(user: User, deployment: Deployment, body: DeploymentPatch) -> tuple[Any, Any]:
+    """The project and build version a PATCH names: ``UNCHANGED`` when absent, ``None`` when
+    sent as null; a build tag belongs to the new project, else to the current one."""
+    given = body.model_fields_set
+    project: Any = deployments.UNCHANGED
+    build_version: Any = deployments.UNCHANGED
+    if "project" in given:
+        project = access.get_project_for(user, body.project) if body.project else None
+    if "build_version" in given:
+        build_version = None
+        if body.build_version:
+            owner = deployment.project if project is deployments.UNCHANGED else project
+            if owner is None:
+                raise Invalid("project_required", "name the project of the build version")
+            build_version = access.get_build_version(owner, body.build_version)
+    return project, build_version
 
 
 def _qualified(version: ModelVersion) -> str:

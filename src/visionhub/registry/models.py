@@ -23,7 +23,9 @@ class ModelDefinition(models.Model):
 
     ``input_spec`` holds ``width, height, channels, layout, scale, mean, std, output, resize,
     pad``; ``output_spec`` the contract of a detection or segmentation model's outputs
-    (``registry.specs.clean_output_spec``; empty for classification); ``file_specs`` is a list of ``{name, description, required, max_mb}``. Everything but
+    (``registry.specs.clean_output_spec``; empty for classification); ``file_specs`` is a list
+    of ``{name, description, required, max_mb}`` (the files of a version) and ``data_files``
+    the same for the files of a training dataset (seed 003's ``data_files``). Everything but
     ``name`` may be edited.
     """
 
@@ -37,6 +39,7 @@ class ModelDefinition(models.Model):
     input_spec = models.JSONField(default=dict)
     output_spec = models.JSONField(default=dict, blank=True)
     file_specs = models.JSONField(default=list)
+    data_files = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -151,6 +154,11 @@ class ModelVersion(models.Model):
     ``dataset``, ``training`` and ``pretrained`` are live references; ``*_snapshot`` record
     how they were when the version was made (seed 003's embedded documents) and outlive them.
     ``lineage_snapshot`` is the ancestry brought along by an imported bundle.
+
+    ``compressed`` and ``lightweight`` are seed 003's flags as the uploader states them (the
+    files were packed into one tar.gz; they belong in a lightweight file store). VisionHub
+    records and returns them and keeps every file as its own content-addressed blob whatever
+    they say (docs/registry.md).
     """
 
     definition = models.ForeignKey(
@@ -184,6 +192,8 @@ class ModelVersion(models.Model):
     dataset_snapshot = models.JSONField(null=True, blank=True)
     training_snapshot = models.JSONField(null=True, blank=True)
     lineage_snapshot = models.JSONField(null=True, blank=True)
+    compressed = models.BooleanField(default=False)
+    lightweight = models.BooleanField(default=False)
 
     class Meta:
         constraints = [
@@ -223,6 +233,8 @@ class Deployment(models.Model):
     for detections, answers agree when their boxes match one to one by class with an IoU of at
     least ``match_iou`` and scores within ``score_tolerance``.
     Changing ``model_version`` is a rollout; ``revisions`` keeps the history.
+    ``build_version`` (seed 003's ``bvers``: the image its containers run) belongs to
+    ``project``; ``notebook`` is the path of the prediction notebook in the project's repository.
     """
 
     name = models.CharField(max_length=100, unique=True)
@@ -235,6 +247,10 @@ class Deployment(models.Model):
     project = models.ForeignKey(
         Project, null=True, blank=True, on_delete=models.SET_NULL, related_name="deployments"
     )
+    build_version = models.ForeignKey(
+        BuildVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="deployments"
+    )
+    notebook = models.CharField(max_length=500, blank=True, default="")
     replication = models.PositiveIntegerField(default=1)
     quorum = models.PositiveIntegerField(default=1)
     match_iou = models.FloatField(default=0.9)

@@ -48,6 +48,7 @@ class ModelIn(Schema):
     input: InputSpecIn
     output: dict[str, Any] | None = None
     files: list[FileSpecIn] | None = None
+    data_files: list[FileSpecIn] = Field(default_factory=list)
     description: LongText = ""
 
 
@@ -60,6 +61,7 @@ class ModelPatch(Schema):
     input: dict[str, Any] | None = None
     output: dict[str, Any] | None = None
     files: list[FileSpecIn] | None = None
+    data_files: list[FileSpecIn] | None = None
 
 
 class FileSpecOut(Schema):
@@ -79,6 +81,7 @@ class ModelOut(Schema):
     input: dict[str, Any]
     output: dict[str, Any]
     files: list[FileSpecOut]
+    data_files: list[FileSpecOut]
     latest_version: int | None
     created_at: datetime
     updated_at: datetime
@@ -98,6 +101,10 @@ class ModelOut(Schema):
     @staticmethod
     def resolve_files(obj: ModelDefinition) -> list[dict[str, Any]]:
         return list(obj.file_specs)
+
+    @staticmethod
+    def resolve_data_files(obj: ModelDefinition) -> list[dict[str, Any]]:
+        return list(obj.data_files)
 
     @staticmethod
     def resolve_latest_version(obj: ModelDefinition) -> int | None:
@@ -126,6 +133,8 @@ class VersionOut(Schema):
     files: list[FileOut]
     dataset_snapshot: dict[str, Any] | None
     training_snapshot: dict[str, Any] | None
+    compressed: bool
+    lightweight: bool
 
     @staticmethod
     def resolve_model(obj: ModelVersion) -> str:
@@ -303,10 +312,13 @@ class DeploymentIn(Schema):
     score_tolerance: float = 0.05
     details: dict[str, Any] = Field(default_factory=dict)
     project: str | None = None
+    build_version: str | None = None
+    notebook: str = ""
 
 
 class DeploymentPatch(Schema):
-    """``version`` (with ``model``, default the current one) rolls out another version."""
+    """``version`` (with ``model``, default the current one) rolls out another version.
+    ``project`` and ``build_version`` (a tag of the project) may be set to ``null`` to clear."""
 
     model: str | None = None
     version: int | str | None = None
@@ -316,6 +328,9 @@ class DeploymentPatch(Schema):
     score_tolerance: float | None = None
     is_active: bool | None = None
     details: dict[str, Any] | None = None
+    project: str | None = None
+    build_version: str | None = None
+    notebook: str | None = None
 
 
 class DeploymentOut(Schema):
@@ -332,12 +347,23 @@ class DeploymentOut(Schema):
     score_tolerance: float
     is_active: bool
     details: dict[str, Any]
+    project: str | None
+    build_version: str | None
+    notebook: str
     created_at: datetime
     updated_at: datetime
 
     @staticmethod
     def resolve_owner(obj: Deployment) -> str:
         return obj.owner.username
+
+    @staticmethod
+    def resolve_project(obj: Deployment) -> str | None:
+        return obj.project.name if obj.project else None
+
+    @staticmethod
+    def resolve_build_version(obj: Deployment) -> str | None:
+        return obj.build_version.tag if obj.build_version else None
 
     @staticmethod
     def resolve_model(obj: Deployment) -> str:

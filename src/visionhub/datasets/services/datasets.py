@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 
 from visionhub.accounts.models import User
 from visionhub.core.deletion import bulk_delete
@@ -35,6 +36,8 @@ EDITABLE = frozenset(
         "details",
         "compressed",
         "lightweight",
+        "stored",
+        "model",
     }
 )
 
@@ -84,6 +87,14 @@ def update_dataset(
     for field, value in changes.items():
         setattr(dataset, field, value)
     _save(dataset, update_fields=[*changes, "updated_at"])
+    return dataset
+
+
+def set_dataset_model(dataset: Dataset, model: Model | None) -> Dataset:
+    """Link ``dataset`` to the model definition it trains (seed 003), or unlink it (None);
+    ``links.resolve_model`` finds the definition the caller may read."""
+    dataset.model_id = model.pk if model is not None else None
+    dataset.save(update_fields=["model", "updated_at"])
     return dataset
 
 

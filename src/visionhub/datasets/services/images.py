@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from visionhub.accounts.models import User
 from visionhub.core.deletion import bulk_delete
-from visionhub.core.errors import ApiError, Invalid, NotFound
+from visionhub.core.errors import ApiError, Conflict, Invalid, NotFound
 from visionhub.datasets.access import readable_datasets
 from visionhub.datasets.models import (
     Annotation,
@@ -46,6 +46,14 @@ STAGED_KEEP_SECONDS = 24 * 3600
 
 
 def rules_of(dataset: Dataset) -> Rules:
+    """The upload rules of ``dataset``; every way of adding images asks for them, so a dataset
+    whose files are not kept here (``stored`` false) refuses them: 409 ``dataset_not_stored``."""
+    if not dataset.stored:
+        raise Conflict(
+            "dataset_not_stored",
+            "this dataset's files are kept outside VisionHub (stored is false)",
+            details={"dataset": dataset.pk},
+        )
     return Rules(dataset.img_width, dataset.img_height, dataset.maintain_ratio)
 
 

@@ -26,12 +26,14 @@ def create_definition(
     file_specs: Iterable[Mapping[str, Any]] | None = None,
     description: str = "",
     output_spec: Mapping[str, Any] | None = None,
+    data_files: Iterable[Mapping[str, Any]] | None = None,
 ) -> ModelDefinition:
     """A new definition owned by ``owner``; the name must be a slug new among their models.
 
     Raises ``invalid_*`` (422) for a bad spec and ``model_exists`` (409) for a taken name.
     ``output_spec`` is the output contract of a detection or segmentation model
-    (``specs.clean_output_spec``).
+    (``specs.clean_output_spec``). ``data_files`` are the file specs of a training dataset
+    (seed 003), checked like ``file_specs``.
     """
     validate_slug(name)
     task = specs.clean_task(task)
@@ -44,6 +46,7 @@ def create_definition(
         classes=specs.clean_classes(classes),
         input_spec=specs.clean_input_spec(input_spec),
         file_specs=specs.clean_file_specs(file_specs),
+        data_files=specs.clean_file_specs(data_files or []),
     )
     try:
         with transaction.atomic():
@@ -54,7 +57,8 @@ def create_definition(
 
 
 def update_definition(definition: ModelDefinition, changes: Mapping[str, Any]) -> ModelDefinition:
-    """Edit anything but the name: ``description, task, classes, input, output, files``.
+    """Edit anything but the name: ``description, task, classes, input, output, files,
+    data_files``.
 
     ``input`` and ``output`` are merged into the current specs (send only what changes;
     ``output`` starts afresh when the task changes); ``classes`` and ``files`` replace the
@@ -84,6 +88,8 @@ def update_definition(definition: ModelDefinition, changes: Mapping[str, Any]) -
         )
     if changes.get("files") is not None:
         definition.file_specs = specs.clean_file_specs(changes["files"])
+    if changes.get("data_files") is not None:
+        definition.data_files = specs.clean_file_specs(changes["data_files"])
     definition.save()
     return definition
 

@@ -13,6 +13,7 @@ from visionhub.core.errors import Conflict, Invalid
 from visionhub.core.slugs import validate_slug
 from visionhub.registry.lineage import version_ref
 from visionhub.registry.models import (
+    BuildVersion,
     Deployment,
     DeploymentRevision,
     ModelVersion,
@@ -51,6 +52,38 @@ def _revision(deployment: Deployment, by: User | None) -> DeploymentRevision:
     )
 
 
+MAX_NOTEBOOK = 500
+UNCHANGED: Any = object()  # ``update_deployment``'s default for fields that may be cleared
+
+
+def _project_and_build(
+    project: Project | None, build_version: BuildVersion | None
+) -> tuple[Project | None, BuildVersion | None]:
+    """A build version belongs to the deployment's project (seed 003's ``bvers`` of ``proj``):
+    422 ``build_version_mismatch`` otherwise; a build version alone brings its project."""
+    if build_version is None:
+        return project, None
+    if project is None:
+        return build_version.project, build_version
+    if build_version.project_id != project.pk:
+        raise Invalid("build_version_mismatch", "the build version belongs to another project")
+    return project, build_version
+
+
+def _notebook(notebook: str) -> str:
+    """A relative path inside the project's repository (seed 003): no leading ``/``, no
+    ``..`` part, at most 500 characters; 422 ``invalid_notebook``."""
+    notebook = notebook.strip()
+    parts = notebook.replace("\\", "/").split("/")
+    if len(notebook) > MAX_NOTEBOOK or notebook.startswith("/") or ".." in parts:
+        raise Invalid(
+            "invalid_notebook",
+            "notebook is a relative path inside the project's repository",
+            details={"notebook": notebook[:200]},
+        )
+    return notebook
+
+
 def create_deployment(
     owner: User,
     *,
@@ -62,15 +95,20 @@ def create_deployment(
     project: Project | None = None,
     match_iou: float = 0.9,
     score_tolerance: float = 0.05,
+    build_version: BuildVersion | None = None,
+    notebook: str = "",
 ) -> Deployment:
     """A new deployment serving ``model_version``; names are unique server-wide.
 
     Raises ``invalid_quorum`` / ``invalid_replication`` / ``invalid_match_iou`` /
     ``invalid_score_tolerance`` (422), ``deployment_exists`` (409). The first entry of its
     history is written with it. ``match_iou`` and ``score_tolerance`` say when two detection
-    answers agree (quorum by geometry).
+    answers agree (quorum by geometry). ``build_version`` must belong to ``project``
+    (``_project_and_build``); ``notebook`` is a relative path (``_notebook``).
     """
     validate_slug(name)
+    project, build_version = _project_and_build(project, build_version)
+    notebook = _notebook(notebook)
     _check_replication(replication, quorum)
     _check_matching(match_iou, score_tolerance)
     if details is not None and not isinstance(details, dict):
@@ -87,6 +125,8 @@ def create_deployment(
                 score_tolerance=score_tolerance,
                 details=dict(details or {}),
                 project=project,
+                build_version=build_version,
+                notebook=notebook,
             )
             _revision(deployment, owner)
     except IntegrityError:
@@ -105,9 +145,14 @@ def update_deployment(
     details: Mapping[str, Any] | None = None,
     match_iou: float | None = None,
     score_tolerance: float | None = None,
+    project: Project | None = UNCHANGED,
+    build_version: BuildVersion | None = UNCHANGED,
+    notebook: str | None = None,
 ) -> Deployment:
     """Change a deployment. A new version (a rollout) or new replication or quorum is written
     to its history with who did it; requests already routed keep the version they were given.
+    ``project`` and ``build_version`` may be cleared with ``None``; a new project drops a build
+    version of another project, and a build version must belong to the (new) project.
     """
     with transaction.atomic():
         locked = (
@@ -130,6 +175,16 @@ def update_deployment(
         _check_matching(locked.match_iou, locked.score_tolerance)
         if is_active is not None:
             locked.is_active = is_active
+        if project is not UNCHANGED:
+            locked.project = project
+            current = locked.build_version
+            stale = current is not None and (project is None or current.project_id != project.pk)
+            if build_version is UNCHANGED and stale:
+                locked.build_version = None
+        if build_version is not UNCHANGED:
+            locked.project, locked.build_version = _project_and_build(locked.project, build_version)
+        if notebook is not None:
+            locked.notebook = _notebook(notebook)
         if details is not None:
             if not isinstance(details, dict):
                 raise Invalid("invalid_details", "details must be a JSON object")

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from visionhub.accounts.models import User
 from visionhub.core.errors import Conflict, Invalid
+from visionhub.core.slugs import validate_slug
 from visionhub.registry.models import BuildVersion, Project, Training, TrainingState
 
 S = TrainingState
@@ -39,7 +40,10 @@ def create_training(
     notebook: str = "",
     details: Mapping[str, Any] | None = None,
 ) -> Training:
-    """A new training, ``WAITING`` at progress 0."""
+    """A new training, ``WAITING`` at progress 0. A name, if given, is a slug like every other
+    name (422 ``invalid_name``); a training may stay unnamed (it is known by its id)."""
+    if name:
+        validate_slug(name)
     if build_version is not None and project is not None and build_version.project_id != project.pk:
         raise Invalid("build_version_mismatch", "the build version belongs to another project")
     if build_version is not None and project is None:

@@ -56,6 +56,9 @@ class Provenance:
     training_snapshot: dict[str, Any] | None = None
     pretrained_ref: str | None = None
     lineage_snapshot: list[dict[str, Any]] | None = None
+    # Seed 003's storage flags, recorded as the uploader states them (docs/registry.md).
+    compressed: bool = False
+    lightweight: bool = False
 
     def complete(self, viewer: User | None = None) -> Provenance:
         if self.dataset_snapshot is None:
@@ -227,6 +230,8 @@ def _insert(
         dataset_snapshot=provenance.dataset_snapshot,
         training_snapshot=provenance.training_snapshot,
         lineage_snapshot=provenance.lineage_snapshot,
+        compressed=provenance.compressed,
+        lightweight=provenance.lightweight,
     )
     ModelFile.objects.bulk_create(
         [ModelFile(version=version, name=f.name, sha256=f.sha256, size=f.size) for f in files]
