@@ -6,6 +6,7 @@ from __future__ import annotations
 from tests.strangers import Open, Row
 
 TOKENS = "accounts/test_tokens.py"
+PEOPLE = "accounts/test_people.py"
 
 ROWS: list[Row] = [
     Open(
@@ -26,6 +27,11 @@ ROWS: list[Row] = [
     Open("GET", "/users/me/tokens", "the caller's own tokens", TOKENS),
     Open("POST", "/users/me/tokens", "a token of the caller's own", TOKENS),
     Open("DELETE", "/users/me/tokens/{token_id}", "another's token id is not found", TOKENS),
+    Open("POST", "/users/me/password", "the caller's own password", PEOPLE),
+    Open("GET", "/users", "staff only: 403 admin_only for everyone else", PEOPLE),
+    Open("GET", "/users/search", "staff only: 403 admin_only for everyone else", PEOPLE),
+    Open("DELETE", "/users/{username}", "staff only: 403 before any lookup", PEOPLE),
+    Open("POST", "/users/{username}/reset-password", "staff only: 403 before any lookup", PEOPLE),
     Open(
         "GET",
         "/blobs/{sha256}",

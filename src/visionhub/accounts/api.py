@@ -3,13 +3,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.http import HttpRequest
-from ninja import Router, Status
+from ninja import Query, Router, Status
 
-from visionhub.accounts import services
+from visionhub.accounts import access, services
 from visionhub.accounts.auth import bearer, current_user
 from visionhub.accounts.models import ApiToken, User
 from visionhub.accounts.schemas import (
     LoginIn,
+    PasswordChangeIn,
+    PasswordResetOut,
+    StaffUserOut,
+    TermsIn,
     TokenCreateIn,
     TokenInfoOut,
     TokenOut,
@@ -81,3 +85,52 @@ def delete_token(request: HttpRequest, token_id: int) -> Status[None]:
         raise NotFound("token_not_found", "no such token")
     services.revoke_token(token)
     return Status(204, None)
+
+
+# --- people (seed 004's user operations, seed 002's user list) ------------------------------
+
+
+@router.post("/users/me/password", auth=bearer, response={204: None})
+def change_password(request: HttpRequest, body: PasswordChangeIn) -> Status[None]:
+    services.change_password(
+        current_user(request), old_password=body.old_password, new_password=body.new_password
+    )
+    return Status(204, None)
+
+
+@router.get("/users", auth=bearer, response=Page[StaffUserOut])
+def list_users(
+    request: HttpRequest, search: str | None = None, limit: int = 100, cursor: str | None = None
+) -> PageResult[User]:
+    """Staff only: every user, by username; ``search`` holds in the username or e-mail."""
+    qs = access.users_for_staff(current_user(request))
+    if search:
+        qs = qs.filter(access.user_terms([search]))
+    return paginate(qs, order_by=("username", "id"), cursor=cursor, limit=limit)
+
+
+@router.get("/users/search", auth=bearer, response=Page[StaffUserOut])
+def search_users(
+    request: HttpRequest, terms: Query[TermsIn], limit: int = 100, cursor: str | None = None
+) -> PageResult[User]:
+    """Staff only (seed 002's ``/users:search``): users holding every term in the username or
+    e-mail."""
+    qs = access.users_for_staff(current_user(request)).filter(access.user_terms(terms.terms))
+    return paginate(qs, order_by=("username", "id"), cursor=cursor, limit=limit)
+
+
+@router.delete("/users/{username}", auth=bearer, response={204: None})
+def delete_user(request: HttpRequest, username: str) -> Status[None]:
+    by = current_user(request)
+    services.delete_user(access.user_for_staff(by, username), by=by)
+    return Status(204, None)
+
+
+@router.post("/users/{username}/reset-password", auth=bearer, response=PasswordResetOut)
+def reset_password(request: HttpRequest, username: str) -> PasswordResetOut:
+    """Staff only: a new random password, in this answer only."""
+    by = current_user(request)
+    target = access.user_for_staff(by, username)
+    return PasswordResetOut(
+        username=target.username, password=services.reset_password(target, by=by)
+    )

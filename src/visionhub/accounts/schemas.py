@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from ninja import Schema
-from pydantic import model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 
 class LoginIn(Schema):
@@ -24,6 +24,35 @@ class UserOut(Schema):
     is_staff: bool
     is_worker: bool
     date_joined: datetime
+
+
+class StaffUserOut(Schema):
+    """A user as staff see them (the e-mail address is for staff only)."""
+
+    id: int
+    username: str
+    email: str
+    is_staff: bool
+    is_worker: bool
+    is_active: bool
+    date_joined: datetime
+    last_login: datetime | None
+
+
+class PasswordChangeIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    old_password: str = Field(max_length=1000)
+    new_password: str = Field(min_length=1, max_length=1000)
+
+
+class PasswordResetOut(Schema):
+    username: str
+    password: str
+
+
+class TermsIn(Schema):
+    terms: list[str] = []
 
 
 class TokenCreateIn(Schema):

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from visionhub.accounts.models import ApiToken, Identity, LoginFailure, User
-from visionhub.core.errors import Conflict, Invalid, TooManyRequests, Unauthorized
+from visionhub.core.errors import Conflict, Forbidden, Invalid, TooManyRequests, Unauthorized
 from visionhub.core.hashing import hash_secret, new_secret
 
 TOKEN_PREFIX = "vh_"  # noqa: S105  (a public prefix, not a secret)
@@ -204,3 +208,92 @@ def get_or_create_oidc_user(issuer: str, subject: str, email: str = "") -> User:
             user=user, issuer=issuer, subject=subject, email=email, last_login=timezone.now()
         )
         return user
+
+
+# --- people: deleting, passwords ----------------------------------------------------------
+
+# The apps whose rows a user *owns* (``owner``): their datasets, models, projects, trainings,
+# deployments, secrets and label projects. Named, not imported: accounts sit below them.
+OWNING_APPS = ("datasets", "registry", "vault", "labeling")
+RESET_PASSWORD_BYTES = 18  # 24 URL-safe characters
+
+
+def owned_objects(user: User) -> dict[str, int]:
+    """What ``user`` owns, by kind (``"datasets.dataset": 2``): every row of the owning apps
+    whose ``owner`` is the user."""
+    found: dict[str, int] = {}
+    for relation in User._meta.related_objects:
+        model = relation.related_model
+        if relation.field.name != "owner" or model._meta.app_label not in OWNING_APPS:
+            continue
+        count = model._default_manager.filter(owner=user).count()
+        if count:
+            found[model._meta.label_lower] = count
+    return found
+
+
+def delete_user(user: User, *, by: User | None) -> None:
+    """Delete ``user`` for good (staff only; 403 ``admin_only``; never oneself: 409
+    ``cannot_delete_self``; ``by`` None is the server's own command line).
+
+    Refused with 409 ``user_owns_objects`` while the user owns anything (``owned_objects``:
+    ``details.owned`` counts them by kind): an administrator deletes those, or their owner
+    does, first; nothing is transferred silently. What goes with the user: their tokens,
+    identities, memberships, roles, worker records and classification requests. What stays:
+    benchmark resources and model versions they uploaded (uploader left empty).
+    """
+    if by is not None and not by.is_staff:
+        raise Forbidden("admin_only", "only administrators delete users")
+    if by is not None and user.pk == by.pk:
+        raise Conflict("cannot_delete_self", "an administrator cannot delete their own account")
+    with transaction.atomic():
+        owned = owned_objects(user)
+        if owned:
+            listed = ", ".join(f"{count} {kind}" for kind, count in owned.items())
+            raise Conflict(
+                "user_owns_objects",
+                f"{user.username} still owns {listed}: delete them first",
+                details={"owned": owned},
+            )
+        try:
+            user.delete()
+        except ProtectedError as exc:
+            kinds = sorted({o._meta.label_lower for o in exc.protected_objects})
+            raise Conflict(
+                "user_in_use",
+                f"{user.username} is still referenced by {', '.join(kinds)}",
+                details={"referenced_by": kinds},
+            ) from None
+
+
+def reset_password(user: User, *, by: User | None) -> str:
+    """Give ``user`` a new random password and return it: the only time it exists in plain
+    text (staff only, 403 ``admin_only``; ``by`` None is the server's own command line). Their tokens are revoked, so whoever held the old
+    password or a session is signed out."""
+    if by is not None and not by.is_staff:
+        raise Forbidden("admin_only", "only administrators reset passwords")
+    password = secrets.token_urlsafe(RESET_PASSWORD_BYTES)
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        ApiToken.objects.filter(user=user).delete()
+    return password
+
+
+def change_password(user: User, *, old_password: str, new_password: str) -> User:
+    """The user's own change: the current password must be right (401 ``wrong_password``; a
+    token-only user has none: 409 ``no_password``) and the new one pass Django's validators
+    (422 ``weak_password`` with their messages). Other tokens stay valid."""
+    if not user.has_usable_password():
+        raise Conflict("no_password", "this account signs in with tokens only")
+    if not user.check_password(old_password):
+        raise Unauthorized("wrong_password", "the current password is wrong")
+    try:
+        validate_password(new_password, user)
+    except ValidationError as exc:
+        raise Invalid(
+            "weak_password", "the new password is not accepted", details={"problems": exc.messages}
+        ) from None
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    return user
