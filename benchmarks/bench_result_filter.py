@@ -15,7 +15,7 @@ after adding the expression indexes that docs/benchmarks.md recommends for hot p
 prints the EXPLAIN ANALYZE of every ORM query (first page, and for the sorts by several keys a
 page 50,000 results deep, read after the cursor of the page before).
 
-    .venv/bin/python benchmarks/bench_result_filter.py [--rows 100000] [--keep] [--reuse]
+    .venv/bin/python benchmarks/bench_result_filter.py [--rows 100000] [--keep] [--reuse] [--plans-only]
         [--database-url postgres://postgres@127.0.0.1:5432/visionhub_bench_results]
 """
 
@@ -331,6 +331,11 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="Keep the database afterwards.")
     parser.add_argument("--reuse", action="store_true", help="Reuse a database kept by --keep.")
+    parser.add_argument(
+        "--plans-only",
+        action="store_true",
+        help="Print the EXPLAIN ANALYZE of every ORM query, without a server or timings.",
+    )
     args = parser.parse_args()
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("VISIONHUB_")}
@@ -445,6 +450,15 @@ def main() -> None:
             qs = qs.order_by(*DEFAULT_ORDER)
         return str(qs[:101].explain(analyze=True, buffers=True))
 
+    if args.plans_only:
+        for case in CASES:
+            print(f"\n--- EXPLAIN ANALYZE (orm): {case.label} [schema]\n{explain(case)}")
+            if case.deep:
+                print(
+                    f"\n--- EXPLAIN ANALYZE (orm): {case.label}, 50,000 deep\n{explain(case, True)}"
+                )
+        connection.close()
+        return
     server, url = start_server(env)
     figures: list[tuple[str, str, float, float, float, int]] = []
     plans: list[tuple[str, str]] = []

@@ -64,6 +64,13 @@ ROWS: list[Row] = [
     Hidden("PATCH", D, "dataset_not_found", json={"description": "mine"}),
     Hidden("DELETE", D, "dataset_not_found"),
     Hidden("GET", f"{D}/stats", "dataset_not_found"),
+    Hidden("GET", f"{D}/flags.tsv", "dataset_not_found"),
+    Hidden(
+        "POST",
+        f"{D}/flags.tsv",
+        "dataset_not_found",
+        files={"file": ("f.tsv", b"image_id\tfilename\tflag\tflag_ts\n", "text/plain")},
+    ),
     Hidden("GET", f"{D}/members", "dataset_not_found"),
     Hidden("POST", f"{D}/members", "dataset_not_found", json={"username": "x", "access": "read"}),
     Hidden("DELETE", f"{D}/members/{{username}}", "dataset_not_found"),

@@ -39,6 +39,7 @@ from visionhub.datasets.schemas import (
     DatasetIn,
     DatasetOut,
     DatasetPatch,
+    FlagImportOut,
     FlagIn,
     HashesIn,
     HashesOut,
@@ -52,7 +53,7 @@ from visionhub.datasets.schemas import (
     StatsOut,
 )
 from visionhub.datasets.services import annotations as annotation_service
-from visionhub.datasets.services import coco_export, datasets, images, labels, stats
+from visionhub.datasets.services import coco_export, datasets, flags, images, labels, stats
 from visionhub.datasets.services.decode import content_type
 from visionhub.storage.http import blob_response
 
@@ -150,6 +151,27 @@ def export_coco(
     )
     response["Content-Disposition"] = f'attachment; filename="{dataset.name}.coco.json"'
     return response
+
+
+@router.get("/datasets/{dataset_id}/flags.tsv", response={200: None})
+def export_flags(request: HttpRequest, dataset_id: int) -> HttpResponseBase:
+    """Every image's flag as TSV (``image_id, filename, flag, flag_ts``), streamed; the
+    dataset's ``flag_export_link``."""
+    dataset = access.get_dataset_for(current_user(request), dataset_id)
+    response = StreamingHttpResponse(
+        flags.export_flags(dataset), content_type="text/tab-separated-values; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{dataset.name}.flags.tsv"'
+    return response
+
+
+@router.post("/datasets/{dataset_id}/flags.tsv", response=FlagImportOut)
+def import_flags(
+    request: HttpRequest, dataset_id: int, file: File[UploadedFile]
+) -> flags.FlagImport:
+    """Read flags back from such a file (write access): what it skips is counted."""
+    dataset = access.get_dataset_for(current_user(request), dataset_id, write=True)
+    return flags.import_flags(dataset, file)
 
 
 # --- images ---------------------------------------------------------------------------------

@@ -84,6 +84,7 @@ class DatasetOut(Schema):
     lightweight: bool
     stored: bool
     model: str | None
+    flag_export_link: str
     num_images: int
     cover_image_id: int | None
     created_at: datetime
@@ -98,10 +99,20 @@ class DatasetOut(Schema):
         return obj.cover_id
 
     @staticmethod
+    def resolve_flag_export_link(obj: Dataset) -> str:
+        return f"/api/v1/datasets/{obj.pk}/flags.tsv"
+
+    @staticmethod
     def resolve_model(obj: Dataset) -> str | None:
         """The model definition the dataset trains, as ``owner/name``."""
         model = obj.model
         return None if model is None else f"{model.owner.username}/{model.name}"
+
+
+class FlagImportOut(Schema):
+    updated: int
+    skipped: int
+    problems: list[dict[str, Any]]
 
 
 class ImageOut(Schema):
