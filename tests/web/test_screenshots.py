@@ -111,7 +111,7 @@ def test_the_main_pages_of_the_demo_are_photographed(
     )
     taken.append(snap(page, pictures, "gallery"))
     page.locator("#gallery .tile a").nth(3).click()
-    page.wait_for_function("document.body.dataset.viewerReady === 'yes'")
+    expect(page.locator("body")).to_have_attribute("data-viewer-ready", "yes")
     taken.append(snap(page, pictures, "viewer"))
     page.get_by_role("link", name="Gallery").click()
     page.get_by_role("link", name="Statistics").click()

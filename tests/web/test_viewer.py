@@ -170,7 +170,7 @@ def colour_of(scene: dict[str, Any], name: str) -> Rgb:
 
 def open_viewer(page: Page, scene: dict[str, Any], query: str = "") -> Page:
     page.goto(f"/images/{scene['image']}/{query}")
-    page.wait_for_function("document.body.dataset.viewerReady === 'yes'")
+    expect(page.locator("body")).to_have_attribute("data-viewer-ready", "yes")
     return page
 
 
@@ -329,7 +329,7 @@ def test_next_and_previous_keep_the_gallerys_filters(
     page.goto(f"/datasets/{scene['id']}/?category={car}")
     page.locator("#gallery .tile a").first.click()
     expect(page).to_have_url(re.compile(rf"/images/{scene['image']}/\?category={car}$"))
-    page.wait_for_function("document.body.dataset.viewerReady === 'yes'")
+    expect(page.locator("body")).to_have_attribute("data-viewer-ready", "yes")
     page.keyboard.press("ArrowRight")  # the next image WITH a car skips the one without
     expect(page).to_have_url(re.compile(rf"/images/{scene['others'][1]}/\?category={car}$"))
     expect(page.locator("a[rel=next]")).to_have_count(0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import gc
 import signal
 import threading
@@ -141,4 +142,18 @@ def _stop_listening(worker: Any) -> None:
                 break
     worker.set_accept_enabled(False)
     for listener in worker.sockets:
-        listener.close()
+        # The poller may already have returned a read event of this listener in the batch
+        # that ran this callback: that late accept must find "nothing waiting", not a socket
+        # gunicorn's wrapper has set to None (an AttributeError that killed the process).
+        real, listener.sock = listener.sock, _ClosedListener()
+        real.close()
+
+
+class _ClosedListener:
+    """Stands in for a closed listening socket: accepting finds nothing waiting."""
+
+    def accept(self) -> Any:
+        raise BlockingIOError(errno.EAGAIN, "the listening socket is closed")
+
+    def close(self) -> None:
+        pass
